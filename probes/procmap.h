@@ -1,0 +1,45 @@
+/* procmap: which processes own which socket inodes, and facts about those
+ * processes, from /proc. Vanished processes are skipped, not errors. */
+#ifndef PROBES_PROCMAP_H
+#define PROBES_PROCMAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "probes/procmap-t.h"
+
+/* root: NULL for "/proc". Reads btime. Returns 0 or -1 with err filled. */
+int procmap_init(struct procmap *pm, const char *root, char *err, size_t errlen);
+
+/* Scans ROOT/[0-9]*\/fd and records, in out (replacing it), the owners of
+ * the socket inodes listed in inos (sorted ascending, n entries); sockets not
+ * asked for are ignored. When netns_ino is not 0, only processes in that
+ * network namespace are scanned; when pids/npids is set, only those pids.
+ * Processes whose fds cannot be read are counted in pm->denied.
+ * Returns 0, or -1 with err filled (ROOT unreadable). */
+int procmap_owners(struct procmap *pm, const uint32_t *inos, size_t n, uint64_t netns_ino,
+		   const pid_t *pids, size_t npids, struct pm_owners *out,
+		   char *err, size_t errlen);
+
+/* Reads the facts of one process. Returns 0, or -1 with errno ENOENT when it
+ * has gone (or ESRCH), EACCES when it cannot be read at all. Fields that alone
+ * are denied (exe of another user's process) are left empty and flagged. */
+int procmap_proc(struct procmap *pm, pid_t pid, struct pm_proc *out);
+
+/* Fills out (sorted by pid, replacing it) with the facts of every distinct
+ * pid in owners, skipping vanished ones. Returns 0 or -1 (ENOMEM). */
+int procmap_procs(struct procmap *pm, const struct pm_owners *owners, struct pm_procs *out);
+
+/* Lookup helpers on sorted tables: first owner entry of ino (NULL if none),
+ * and the process with this pid (NULL if none). */
+const struct pm_owner *pm_owners_find(const struct pm_owners *o, uint32_t ino);
+const struct pm_proc *pm_procs_find(const struct pm_procs *p, pid_t pid);
+
+void pm_owners_free(struct pm_owners *o);
+void pm_procs_free(struct pm_procs *p);
+
+/* pidfd_open(2) of pid; -1 with errno (ENOSYS on old kernels). */
+int procmap_pidfd(pid_t pid);
+
+#endif

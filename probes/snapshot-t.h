@@ -1,0 +1,89 @@
+#ifndef PROBES_SNAPSHOT_T_H
+#define PROBES_SNAPSHOT_T_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "probes/kernel-t.h"
+#include "probes/linkstats-t.h"
+#include "probes/procmap-t.h"
+#include "probes/sockdiag-t.h"
+
+/* A snapshot is plain data: one probe pass over one network namespace.
+ * Everything is in flat arrays that index each other, so a history of
+ * snapshots is cheap to keep and trivial to build by hand in tests.
+ *
+ *   listeners[i] --(first_lsock, nlsocks)--> lsocks[] --(first_owner, nowners)--> owner_pids[]
+ *   counts[]     per (owner pid, local port): sockets by TCP state
+ *   procs[]      every owner process, sorted by pid
+ */
+
+/* One listening socket (one inode) of a listener address. */
+struct snap_lsock {
+	uint32_t ino;
+	uint64_t cookie;
+	uint32_t rqueue;       /* accept queue length */
+	uint32_t wqueue;       /* backlog limit */
+	uint32_t uid;
+	size_t first_owner;    /* index into owner_pids */
+	size_t nowners;        /* 0 when the owner could not be seen */
+};
+
+/* One listening address: (family, addr, port) in this namespace. */
+struct snap_listener {
+	uint8_t family;
+	uint8_t addr[16];
+	uint16_t port;
+	size_t first_lsock;    /* index into lsocks */
+	size_t nlsocks;
+};
+
+/* Sockets of one owner on one local port, by state. pid 0: owner unknown
+ * (another user's process without privilege, or an orphaned socket). */
+struct snap_count {
+	pid_t pid;
+	uint16_t lport;
+	uint8_t is_listen_port; /* lport is a port this pid listens on */
+	uint32_t n[SD_NSTATES];
+	uint32_t oldest_idle_ms[SD_NSTATES]; /* max tcp_info idle time seen, per state */
+};
+
+struct snapshot {
+	uint64_t t_mono_ms;
+	uint64_t t_real_ms;
+	uint64_t netns_ino;
+	uint8_t have_owners;   /* procmap ran */
+	unsigned denied;       /* processes we could not inspect */
+
+	struct sd_table socks; /* every TCP socket dumped */
+	struct pm_owners owners;
+	struct pm_procs procs;
+
+	struct snap_listener *listeners;
+	size_t nlisteners;
+	struct snap_lsock *lsocks;
+	size_t nlsocks;
+	pid_t *owner_pids;
+	size_t nowner_pids;
+	struct snap_count *counts; /* sorted by (pid, lport) */
+	size_t ncounts;
+
+	uint32_t state_total[SD_NSTATES]; /* namespace-wide counts */
+
+	struct kn_state kernel;
+	struct ls_table links;
+};
+
+/* What to observe. */
+struct snap_opts {
+	int nsfd;              /* NETNS_SELF or a namespace fd (borrowed) */
+	uint8_t want_info;     /* tcp_info for ages and retransmissions */
+	uint8_t want_owners;   /* map inodes to processes through /proc */
+	uint8_t want_links;    /* interface statistics */
+	const char *procroot;  /* NULL for /proc */
+	const uint16_t *ports; /* only sockets with these local or remote ports */
+	size_t nports;
+};
+
+#endif
