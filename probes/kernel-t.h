@@ -34,7 +34,7 @@ struct kn_sysctls {
 	int64_t tcp_max_syn_backlog;  /* net.ipv4.tcp_max_syn_backlog */
 	int64_t tcp_fin_timeout;      /* net.ipv4.tcp_fin_timeout (s) */
 	int64_t tcp_orphan_retries;   /* net.ipv4.tcp_orphan_retries (0 means 8) */
-	int64_t tcp_max_orphans;      /* net.ipv4.tcp_max_orphans */
+	int64_t tcp_max_orphans;      /* net.ipv4.tcp_max_orphans (host-wide) */
 	int64_t tcp_migrate_req;      /* net.ipv4.tcp_migrate_req */
 	int64_t tcp_abort_on_overflow;/* net.ipv4.tcp_abort_on_overflow */
 	int64_t tcp_keepalive_time;   /* net.ipv4.tcp_keepalive_time (s) */

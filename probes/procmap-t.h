@@ -29,16 +29,32 @@ struct pm_owner {
 	int fd;
 };
 
+/* Number of open fds of one process whose fd table was read. */
+struct pm_fdcount {
+	pid_t pid;
+	uint32_t nfds;
+};
+
 struct pm_owners {
 	struct pm_owner *v;  /* sorted by (ino, pid) after procmap_owners() */
 	size_t len;
 	size_t cap;
+	/* Every process whose fds procmap_owners() read, sorted by pid, with
+	 * its fd count; procmap_procs() copies it into pm_proc.nfds. Empty in
+	 * tables built by hand. */
+	struct pm_fdcount *scanned;
+	size_t nscanned;
+	size_t cap_scanned;
 };
 
 struct pm_procs {
 	struct pm_proc *v;   /* sorted by pid */
 	size_t len;
 	size_t cap;
+	/* procmap_procs() scratch (the distinct owner pids), kept so that
+	 * the next call reuses it; freed by pm_procs_free(). */
+	void *scratch;
+	size_t cap_scratch;  /* bytes */
 };
 
 /* The /proc root is injectable so that unit tests run against a fake tree. */

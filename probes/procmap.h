@@ -9,6 +9,8 @@
 
 #include "probes/procmap-t.h"
 
+#define PM_ALL_SOCKETS SIZE_MAX
+
 /* root: NULL for "/proc". Reads btime. Returns 0 or -1 with err filled. */
 int procmap_init(struct procmap *pm, const char *root, char *err, size_t errlen);
 
@@ -17,6 +19,12 @@ int procmap_init(struct procmap *pm, const char *root, char *err, size_t errlen)
  * asked for are ignored. When netns_ino is not 0, only processes in that
  * network namespace are scanned; when pids/npids is set, only those pids.
  * Processes whose fds cannot be read are counted in pm->denied.
+ * n == PM_ALL_SOCKETS (inos ignored) records the owners of every socket
+ * inode, for a caller that learns which ones it wants only later (a dump
+ * running meanwhile); it filters the table itself.
+ * The fd tables are read by up to one thread per CPU (the caller's
+ * included), each writing only its own arrays; they are merged once all
+ * have stopped.
  * Returns 0, or -1 with err filled (ROOT unreadable). */
 int procmap_owners(struct procmap *pm, const uint32_t *inos, size_t n, uint64_t netns_ino,
 		   const pid_t *pids, size_t npids, struct pm_owners *out,
@@ -28,7 +36,9 @@ int procmap_owners(struct procmap *pm, const uint32_t *inos, size_t n, uint64_t 
 int procmap_proc(struct procmap *pm, pid_t pid, struct pm_proc *out);
 
 /* Fills out (sorted by pid, replacing it) with the facts of every distinct
- * pid in owners, skipping vanished ones. Returns 0 or -1 (ENOMEM). */
+ * pid in owners, skipping vanished ones. A process that exists but cannot be
+ * read is kept with only its pid set and exe_denied. nfds comes from
+ * owners->scanned. Returns 0 or -1 (ENOMEM). */
 int procmap_procs(struct procmap *pm, const struct pm_owners *owners, struct pm_procs *out);
 
 /* Lookup helpers on sorted tables: first owner entry of ino (NULL if none),

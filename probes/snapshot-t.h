@@ -30,7 +30,13 @@ struct snap_lsock {
 	size_t nowners;        /* 0 when the owner could not be seen */
 };
 
-/* One listening address: (family, addr, port) in this namespace. */
+/* Grouping scratch, private to snapshot.c. */
+struct snap_key;
+
+/* One listening address: (family, addr, port) in this namespace. listeners[]
+ * is sorted by (port, family, addr), so one port's listeners are adjacent;
+ * the lsocks of a listener are sorted by inode, and the owner pids of an
+ * lsock ascending. */
 struct snap_listener {
 	uint8_t family;
 	uint8_t addr[16];
@@ -40,7 +46,12 @@ struct snap_listener {
 };
 
 /* Sockets of one owner on one local port, by state. pid 0: owner unknown
- * (another user's process without privilege, or an orphaned socket). */
+ * (another user's process without privilege, an orphaned socket, or a
+ * TIME_WAIT / NEW_SYN_RECV mini-socket, which have no inode). A socket
+ * shared by several processes counts once under each of them.
+ * oldest_idle_ms is an idle time, min(last_data_recv, last_data_sent,
+ * last_ack_recv) of tcp_info: a lower bound of the time a socket has spent
+ * in its state, not its age; 0 when no socket of that state had tcp_info. */
 struct snap_count {
 	pid_t pid;
 	uint16_t lport;
@@ -69,7 +80,22 @@ struct snapshot {
 	struct snap_count *counts; /* sorted by (pid, lport) */
 	size_t ncounts;
 
-	uint32_t state_total[SD_NSTATES]; /* namespace-wide counts */
+	uint32_t state_total[SD_NSTATES]; /* namespace-wide counts, one per socket */
+
+	/* Capacities of the arrays above and grouping scratch, kept so that
+	 * regrouping allocates nothing once they have grown. All zero in a
+	 * blank snapshot. */
+	size_t cap_listeners, cap_lsocks, cap_owner_pids, cap_counts;
+	struct snap_key *keys; /* opaque, snapshot.c */
+	size_t cap_keys;
+	size_t *lidx;
+	size_t cap_lidx;
+	struct snap_key *keys_tmp; /* radix sort of keys */
+	size_t cap_keys_tmp;
+	uint64_t *sock_order;  /* (inode << 32 | socket index), sorted by inode,
+				* twice the sockets (the second half is the sort's
+				* scratch) */
+	size_t cap_sock_order;
 
 	struct kn_state kernel;
 	struct ls_table links;
@@ -82,7 +108,8 @@ struct snap_opts {
 	uint8_t want_owners;   /* map inodes to processes through /proc */
 	uint8_t want_links;    /* interface statistics */
 	const char *procroot;  /* NULL for /proc */
-	const uint16_t *ports; /* only sockets with these local or remote ports */
+	const uint16_t *ports; /* only sockets with these local or remote ports
+				* (at most SD_MAX_PORTS) */
 	size_t nports;
 };
 

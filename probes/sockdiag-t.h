@@ -104,6 +104,7 @@ struct sockdiag {
 	char *buf;                  /* receive buffer */
 	size_t buflen;
 	unsigned dump_retries;      /* NLM_F_DUMP_INTR restarts of the last dump */
+	uint8_t no_onewalk;         /* the kernel refused the both-families request */
 };
 
 #endif

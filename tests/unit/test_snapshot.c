@@ -1,0 +1,774 @@
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "probes/kernel.h"
+#include "probes/linkstats.h"
+#include "probes/netns.h"
+#include "probes/procmap.h"
+#include "probes/snapshot.h"
+#include "probes/sockdiag.h"
+
+/* ---- hand-built tables ---- */
+
+static struct sd_sock *add_sock(struct snapshot *s, unsigned state, const char *laddr,
+				uint16_t lport, uint16_t rport, uint32_t ino)
+{
+	struct sd_sock *k = sd_table_push(&s->socks);
+
+	assert_non_null(k);
+	if (strchr(laddr, ':')) {
+		k->family = AF_INET6;
+		assert_int_equal(inet_pton(AF_INET6, laddr, k->laddr), 1);
+	} else {
+		k->family = AF_INET;
+		assert_int_equal(inet_pton(AF_INET, laddr, k->laddr), 1);
+	}
+	k->state = (uint8_t)state;
+	k->lport = lport;
+	k->rport = rport;
+	k->ino = ino;
+	return k;
+}
+
+static void set_idle(struct sd_sock *k, uint32_t recv, uint32_t sent, uint32_t ack)
+{
+	k->has_info = 1;
+	k->info.last_data_recv = recv;
+	k->info.last_data_sent = sent;
+	k->info.last_ack_recv = ack;
+}
+
+static void add_owner(struct snapshot *s, uint32_t ino, pid_t pid)
+{
+	struct pm_owners *o = &s->owners;
+
+	if (o->len == o->cap) {
+		size_t ncap = o->cap ? o->cap * 2 : 4;
+		struct pm_owner *v = realloc(o->v, ncap * sizeof(*v));
+
+		assert_non_null(v);
+		o->v = v;
+		o->cap = ncap;
+	}
+	o->v[o->len].ino = ino;
+	o->v[o->len].pid = pid;
+	o->v[o->len].fd = 3;
+	o->len++;
+	s->have_owners = 1;
+}
+
+static void add_proc(struct snapshot *s, pid_t pid, const char *comm)
+{
+	struct pm_procs *p = &s->procs;
+
+	if (p->len == p->cap) {
+		size_t ncap = p->cap ? p->cap * 2 : 4;
+		struct pm_proc *v = realloc(p->v, ncap * sizeof(*v));
+
+		assert_non_null(v);
+		p->v = v;
+		p->cap = ncap;
+	}
+	memset(&p->v[p->len], 0, sizeof(p->v[p->len]));
+	p->v[p->len].pid = pid;
+	snprintf(p->v[p->len].comm, sizeof(p->v[p->len].comm), "%s", comm);
+	p->len++;
+}
+
+static const struct snap_listener *find4(const struct snapshot *s, const char *addr,
+					 uint16_t port)
+{
+	uint8_t a[16];
+
+	memset(a, 0, sizeof(a));
+	assert_int_equal(inet_pton(AF_INET, addr, a), 1);
+	return snapshot_listener_find(s, AF_INET, a, port);
+}
+
+static const struct snap_listener *find6(const struct snapshot *s, const char *addr,
+					 uint16_t port)
+{
+	uint8_t a[16];
+
+	assert_int_equal(inet_pton(AF_INET6, addr, a), 1);
+	return snapshot_listener_find(s, AF_INET6, a, port);
+}
+
+static const pid_t *owners_of(const struct snapshot *s, const struct snap_lsock *ls)
+{
+	return &s->owner_pids[ls->first_owner];
+}
+
+/* ---- snapshot_group ---- */
+
+static void test_snapshot_group_reuseport_sockets(void **state)
+{
+	struct snapshot s = { 0 };
+	const struct snap_listener *l;
+	size_t i;
+
+	(void)state;
+	/* One process with three SO_REUSEPORT sockets on 0.0.0.0:80, given out
+	 * of inode order, plus [::]:80 and 127.0.0.1:8080. */
+	add_sock(&s, SD_LISTEN, "127.0.0.1", 8080, 0, 40)->rqueue = 1;
+	add_sock(&s, SD_LISTEN, "0.0.0.0", 80, 0, 30)->wqueue = 511;
+	add_sock(&s, SD_LISTEN, "::", 80, 0, 35);
+	add_sock(&s, SD_LISTEN, "0.0.0.0", 80, 0, 10)->rqueue = 7;
+	add_sock(&s, SD_LISTEN, "0.0.0.0", 80, 0, 20);
+	add_sock(&s, SD_ESTABLISHED, "10.0.0.1", 80, 50000, 99);
+	add_owner(&s, 30, 100);
+	add_owner(&s, 10, 100);
+	add_owner(&s, 20, 100);
+	add_owner(&s, 35, 100);
+	add_owner(&s, 40, 101);
+	add_proc(&s, 101, "other");
+	add_proc(&s, 100, "haproxy");
+	assert_int_equal(snapshot_group(&s), 0);
+
+	assert_int_equal(s.nlisteners, 3);
+	assert_int_equal(s.nlsocks, 5);
+	/* Sorted by (port, family, addr). */
+	assert_int_equal(s.listeners[0].port, 80);
+	assert_int_equal(s.listeners[0].family, AF_INET);
+	assert_int_equal(s.listeners[1].port, 80);
+	assert_int_equal(s.listeners[1].family, AF_INET6);
+	assert_int_equal(s.listeners[2].port, 8080);
+
+	l = find4(&s, "0.0.0.0", 80);
+	assert_ptr_equal(l, &s.listeners[0]);
+	assert_int_equal(l->nlsocks, 3);
+	for (i = 0; i < 3; i++) {
+		const struct snap_lsock *ls = &s.lsocks[l->first_lsock + i];
+
+		assert_int_equal(ls->ino, 10 * (i + 1));
+		assert_int_equal(ls->nowners, 1);
+		assert_int_equal(owners_of(&s, ls)[0], 100);
+	}
+	assert_int_equal(s.lsocks[l->first_lsock].rqueue, 7);
+	assert_int_equal(s.lsocks[l->first_lsock + 2].wqueue, 511);
+	l = find4(&s, "127.0.0.1", 8080);
+	assert_non_null(l);
+	assert_int_equal(s.lsocks[l->first_lsock].rqueue, 1);
+	assert_int_equal(owners_of(&s, &s.lsocks[l->first_lsock])[0], 101);
+	assert_non_null(find6(&s, "::", 80));
+	/* Procs were sorted by pid. */
+	assert_int_equal(s.procs.v[0].pid, 100);
+	snapshot_free(&s);
+}
+
+static void test_snapshot_group_shared_owners(void **state)
+{
+	struct snapshot s = { 0 };
+	const struct snap_listener *l;
+	const struct snap_lsock *ls;
+
+	(void)state;
+	/* A master and two workers that inherited one socket; one process has
+	 * it twice (dup'ed fd). Owners given unsorted. */
+	add_sock(&s, SD_LISTEN, "0.0.0.0", 443, 0, 77);
+	add_owner(&s, 77, 202);
+	add_owner(&s, 77, 200);
+	add_owner(&s, 77, 201);
+	add_owner(&s, 77, 200);
+	assert_int_equal(snapshot_group(&s), 0);
+	l = find4(&s, "0.0.0.0", 443);
+	assert_non_null(l);
+	ls = &s.lsocks[l->first_lsock];
+	assert_int_equal(ls->nowners, 3);
+	assert_int_equal(owners_of(&s, ls)[0], 200);
+	assert_int_equal(owners_of(&s, ls)[1], 201);
+	assert_int_equal(owners_of(&s, ls)[2], 202);
+	/* The listening socket counts once under each owner. */
+	assert_int_equal(snapshot_count_find(&s, 200, 443)->n[SD_LISTEN], 1);
+	assert_int_equal(snapshot_count_find(&s, 202, 443)->n[SD_LISTEN], 1);
+	assert_int_equal(s.state_total[SD_LISTEN], 1);
+	snapshot_free(&s);
+}
+
+static void test_snapshot_group_unknown_owner(void **state)
+{
+	struct snapshot s = { 0 };
+	const struct snap_listener *l;
+	const struct snap_count *c;
+
+	(void)state;
+	add_sock(&s, SD_LISTEN, "0.0.0.0", 80, 0, 11);
+	add_sock(&s, SD_LISTEN, "0.0.0.0", 80, 0, 12);
+	add_sock(&s, SD_ESTABLISHED, "10.0.0.1", 80, 40000, 13);
+	add_owner(&s, 11, 300);
+	assert_int_equal(snapshot_group(&s), 0);
+	l = find4(&s, "0.0.0.0", 80);
+	assert_int_equal(l->nlsocks, 2);
+	assert_int_equal(s.lsocks[l->first_lsock].nowners, 1);
+	assert_int_equal(s.lsocks[l->first_lsock + 1].ino, 12);
+	assert_int_equal(s.lsocks[l->first_lsock + 1].nowners, 0);
+	c = snapshot_count_find(&s, 0, 80);
+	assert_non_null(c);
+	assert_int_equal(c->n[SD_LISTEN], 1);
+	assert_int_equal(c->n[SD_ESTABLISHED], 1);
+	/* pid 0 owns a listening socket of unknown owners: is_listen_port is a
+	 * fact about the counted sockets. */
+	assert_true(c->is_listen_port);
+	snapshot_free(&s);
+}
+
+static void test_snapshot_group_counts_and_idle(void **state)
+{
+	struct snapshot s = { 0 };
+	const struct snap_count *c;
+	struct sd_sock *k;
+	int i;
+
+	(void)state;
+	add_sock(&s, SD_LISTEN, "0.0.0.0", 80, 0, 1);
+	add_owner(&s, 1, 500);
+	for (i = 0; i < 5; i++) {
+		add_sock(&s, SD_ESTABLISHED, "10.0.0.1", 80, (uint16_t)(40000 + i),
+			 (uint32_t)(100 + i));
+		add_owner(&s, (uint32_t)(100 + i), 500);
+	}
+	/* Two CLOSE_WAIT on the listening port: idle = min of the three. */
+	k = add_sock(&s, SD_FIN_WAIT2, "10.0.0.1", 80, 41000, 200);
+	set_idle(k, 9000, 7000, 8000);
+	add_owner(&s, 200, 500);
+	k = add_sock(&s, SD_FIN_WAIT2, "10.0.0.1", 80, 41001, 201);
+	set_idle(k, 3000, 2000, 65000);
+	add_owner(&s, 201, 500);
+	/* An outgoing connection in CLOSE_WAIT. */
+	k = add_sock(&s, SD_CLOSE_WAIT, "10.0.0.1", 45000, 8080, 300);
+	set_idle(k, 120000, 130000, 125000);
+	add_owner(&s, 300, 500);
+	/* Mini-sockets without an inode and an unowned socket: pid 0. */
+	add_sock(&s, SD_TIME_WAIT, "10.0.0.1", 80, 42000, 0);
+	add_sock(&s, SD_TIME_WAIT, "10.0.0.1", 80, 42001, 0);
+	add_sock(&s, SD_NEW_SYN_RECV, "10.0.0.1", 80, 42002, 0);
+	add_sock(&s, SD_FIN_WAIT2, "10.0.0.1", 80, 42003, 0);
+	assert_int_equal(snapshot_group(&s), 0);
+
+	c = snapshot_count_find(&s, 500, 80);
+	assert_non_null(c);
+	assert_true(c->is_listen_port);
+	assert_int_equal(c->n[SD_LISTEN], 1);
+	assert_int_equal(c->n[SD_ESTABLISHED], 5);
+	assert_int_equal(c->n[SD_FIN_WAIT2], 2);
+	assert_int_equal(c->oldest_idle_ms[SD_FIN_WAIT2], 7000);
+	assert_int_equal(c->oldest_idle_ms[SD_ESTABLISHED], 0);
+	c = snapshot_count_find(&s, 500, 45000);
+	assert_non_null(c);
+	assert_false(c->is_listen_port);
+	assert_int_equal(c->n[SD_CLOSE_WAIT], 1);
+	assert_int_equal(c->oldest_idle_ms[SD_CLOSE_WAIT], 120000);
+	c = snapshot_count_find(&s, 0, 80);
+	assert_non_null(c);
+	assert_false(c->is_listen_port);
+	assert_int_equal(c->n[SD_TIME_WAIT], 2);
+	assert_int_equal(c->n[SD_NEW_SYN_RECV], 1);
+	assert_int_equal(c->n[SD_FIN_WAIT2], 1);
+	assert_null(snapshot_count_find(&s, 500, 81));
+	assert_null(snapshot_count_find(&s, 501, 80));
+
+	assert_int_equal(s.state_total[SD_ESTABLISHED], 5);
+	assert_int_equal(s.state_total[SD_FIN_WAIT2], 3);
+	assert_int_equal(s.state_total[SD_TIME_WAIT], 2);
+	assert_int_equal(s.state_total[SD_LISTEN], 1);
+	/* Sorted by (pid, lport). */
+	assert_int_equal(s.ncounts, 3);
+	assert_int_equal(s.counts[0].pid, 0);
+	assert_int_equal(s.counts[1].lport, 80);
+	assert_int_equal(s.counts[2].lport, 45000);
+	snapshot_free(&s);
+}
+
+static void test_snapshot_group_shared_socket_counts(void **state)
+{
+	struct snapshot s = { 0 };
+
+	(void)state;
+	add_sock(&s, SD_CLOSE_WAIT, "10.0.0.1", 50000, 80, 9);
+	add_owner(&s, 9, 20);
+	add_owner(&s, 9, 10);
+	assert_int_equal(snapshot_group(&s), 0);
+	assert_int_equal(snapshot_count_find(&s, 10, 50000)->n[SD_CLOSE_WAIT], 1);
+	assert_int_equal(snapshot_count_find(&s, 20, 50000)->n[SD_CLOSE_WAIT], 1);
+	assert_null(snapshot_count_find(&s, 0, 50000));
+	assert_int_equal(s.state_total[SD_CLOSE_WAIT], 1);
+	snapshot_free(&s);
+}
+
+static void test_snapshot_group_without_owners(void **state)
+{
+	struct snapshot s = { 0 };
+	const struct snap_listener *l;
+
+	(void)state;
+	add_sock(&s, SD_LISTEN, "0.0.0.0", 80, 0, 5);
+	add_sock(&s, SD_ESTABLISHED, "10.0.0.1", 80, 40000, 6);
+	add_owner(&s, 5, 1);
+	s.have_owners = 0; /* procmap did not run: owners are ignored */
+	assert_int_equal(snapshot_group(&s), 0);
+	l = find4(&s, "0.0.0.0", 80);
+	assert_int_equal(s.lsocks[l->first_lsock].nowners, 0);
+	assert_int_equal(snapshot_count_find(&s, 0, 80)->n[SD_ESTABLISHED], 1);
+	assert_null(snapshot_count_find(&s, 1, 80));
+	snapshot_free(&s);
+}
+
+static void test_snapshot_listener_find_lookups(void **state)
+{
+	struct snapshot s = { 0 };
+	uint16_t port;
+
+	(void)state;
+	for (port = 1000; port < 1100; port += 3) {
+		add_sock(&s, SD_LISTEN, "127.0.0.1", port, 0, port);
+		add_sock(&s, SD_LISTEN, "::1", port, 0, 100000u + port);
+	}
+	assert_int_equal(snapshot_group(&s), 0);
+	for (port = 1000; port < 1100; port++) {
+		int present = (port - 1000) % 3 == 0;
+		const struct snap_listener *l = find4(&s, "127.0.0.1", port);
+
+		assert_int_equal(l != NULL, present);
+		assert_int_equal(find6(&s, "::1", port) != NULL, present);
+		assert_int_equal(snapshot_port_listened(&s, port), present);
+		if (l)
+			assert_int_equal(s.lsocks[l->first_lsock].ino, port);
+	}
+	assert_null(find4(&s, "127.0.0.2", 1000));
+	assert_null(find6(&s, "::", 1000));
+	snapshot_free(&s);
+
+	/* Empty snapshot. */
+	assert_null(find4(&s, "127.0.0.1", 1000));
+	assert_null(snapshot_count_find(&s, 1, 1));
+	assert_false(snapshot_port_listened(&s, 1000));
+}
+
+static void test_snapshot_group_regroup_reuses_arrays(void **state)
+{
+	struct snapshot s = { 0 };
+	void *listeners, *lsocks, *counts, *owner_pids;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 50; i++) {
+		add_sock(&s, SD_LISTEN, "0.0.0.0", (uint16_t)(2000 + i), 0, (uint32_t)(i + 1));
+		add_owner(&s, (uint32_t)(i + 1), 7);
+		add_sock(&s, SD_ESTABLISHED, "10.0.0.1", (uint16_t)(2000 + i), 40000,
+			 (uint32_t)(i + 1000));
+	}
+	assert_int_equal(snapshot_group(&s), 0);
+	assert_int_equal(s.nlisteners, 50);
+	listeners = s.listeners;
+	lsocks = s.lsocks;
+	counts = s.counts;
+	owner_pids = s.owner_pids;
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(snapshot_group(&s), 0);
+		assert_ptr_equal(s.listeners, listeners);
+		assert_ptr_equal(s.lsocks, lsocks);
+		assert_ptr_equal(s.counts, counts);
+		assert_ptr_equal(s.owner_pids, owner_pids);
+		assert_int_equal(s.nlisteners, 50);
+		assert_int_equal(s.ncounts, 100); /* pid 7 and pid 0 per port */
+		assert_int_equal(s.nowner_pids, 50);
+	}
+	snapshot_free(&s);
+	assert_null(s.listeners);
+	assert_int_equal(s.cap_counts, 0);
+}
+
+/* ---- snapshot_take, with the probes mocked (or live) ---- */
+
+int __wrap_sockdiag_open(struct sockdiag *sd, int nsfd, char *err, size_t errlen);
+int __real_sockdiag_open(struct sockdiag *sd, int nsfd, char *err, size_t errlen);
+void __wrap_sockdiag_close(struct sockdiag *sd);
+void __real_sockdiag_close(struct sockdiag *sd);
+int __wrap_sockdiag_dump(struct sockdiag *sd, const struct sd_filter *f, struct sd_table *t,
+			 char *err, size_t errlen);
+int __real_sockdiag_dump(struct sockdiag *sd, const struct sd_filter *f, struct sd_table *t,
+			 char *err, size_t errlen);
+int __wrap_procmap_init(struct procmap *pm, const char *root, char *err, size_t errlen);
+int __real_procmap_init(struct procmap *pm, const char *root, char *err, size_t errlen);
+int __wrap_procmap_owners(struct procmap *pm, const uint32_t *inos, size_t n, uint64_t netns_ino,
+			  const pid_t *pids, size_t npids, struct pm_owners *out,
+			  char *err, size_t errlen);
+int __real_procmap_owners(struct procmap *pm, const uint32_t *inos, size_t n, uint64_t netns_ino,
+			  const pid_t *pids, size_t npids, struct pm_owners *out,
+			  char *err, size_t errlen);
+int __wrap_procmap_procs(struct procmap *pm, const struct pm_owners *owners,
+			 struct pm_procs *out);
+int __real_procmap_procs(struct procmap *pm, const struct pm_owners *owners,
+			 struct pm_procs *out);
+int __wrap_kernel_read(int nsfd, const char *procroot, struct kn_state *out, char *err,
+		       size_t errlen);
+int __real_kernel_read(int nsfd, const char *procroot, struct kn_state *out, char *err,
+		       size_t errlen);
+int __wrap_linkstats_read(int nsfd, struct ls_table *t, char *err, size_t errlen);
+int __real_linkstats_read(int nsfd, struct ls_table *t, char *err, size_t errlen);
+int __wrap_netns_ino(int nsfd, uint64_t *ino);
+int __real_netns_ino(int nsfd, uint64_t *ino);
+
+static struct {
+	int live;               /* pass every call through to the real probes */
+	int dump_fail;
+	struct sd_filter filter;
+	size_t owners_n;        /* n given to procmap_owners */
+	uint64_t owners_netns;
+	unsigned ndumps, nowners, nprocs, nkernel, nlinks, nopen, nclose, npminit;
+} mock;
+
+int __wrap_sockdiag_open(struct sockdiag *sd, int nsfd, char *err, size_t errlen)
+{
+	if (mock.live)
+		return __real_sockdiag_open(sd, nsfd, err, errlen);
+	mock.nopen++;
+	memset(sd, 0, sizeof(*sd));
+	return 0;
+}
+
+void __wrap_sockdiag_close(struct sockdiag *sd)
+{
+	if (mock.live) {
+		__real_sockdiag_close(sd);
+		return;
+	}
+	mock.nclose++;
+}
+
+int __wrap_sockdiag_dump(struct sockdiag *sd, const struct sd_filter *f, struct sd_table *t,
+			 char *err, size_t errlen)
+{
+	static const uint32_t inos[] = { 70, 50, 0, 60, 0, 50 };
+	size_t i;
+
+	if (mock.live)
+		return __real_sockdiag_dump(sd, f, t, err, errlen);
+	mock.ndumps++;
+	mock.filter = *f;
+	if (mock.dump_fail) {
+		snprintf(err, errlen, "dump failed");
+		errno = EIO;
+		return -1;
+	}
+	sd_table_reset(t);
+	for (i = 0; i < sizeof(inos) / sizeof(inos[0]); i++) {
+		struct sd_sock *k = sd_table_push(t);
+
+		if (!k)
+			return -1;
+		k->family = AF_INET;
+		k->state = i == 1 ? SD_LISTEN : inos[i] ? SD_ESTABLISHED : SD_TIME_WAIT;
+		k->lport = 80;
+		k->ino = inos[i];
+	}
+	return 0;
+}
+
+int __wrap_procmap_init(struct procmap *pm, const char *root, char *err, size_t errlen)
+{
+	if (mock.live)
+		return __real_procmap_init(pm, root, err, errlen);
+	mock.npminit++;
+	memset(pm, 0, sizeof(*pm));
+	pm->denied = 0;
+	return 0;
+}
+
+int __wrap_procmap_owners(struct procmap *pm, const uint32_t *inos, size_t n, uint64_t netns_ino,
+			  const pid_t *pids, size_t npids, struct pm_owners *out,
+			  char *err, size_t errlen)
+{
+	struct pm_owner *v;
+
+	if (mock.live)
+		return __real_procmap_owners(pm, inos, n, netns_ino, pids, npids, out, err, errlen);
+	/* Runs in snapshot_take's scan thread: no cmocka assertion here, the
+	 * test checks what was recorded. */
+	(void)pids;
+	(void)npids;
+	mock.nowners++;
+	mock.owners_n = n;
+	(void)inos;
+	mock.owners_netns = netns_ino;
+	if (out->cap < 3) {
+		v = realloc(out->v, 3 * sizeof(*v));
+		if (v == NULL) {
+			snprintf(err, errlen, "mock: out of memory");
+			errno = ENOMEM;
+			return -1;
+		}
+		out->v = v;
+		out->cap = 3;
+	}
+	/* Every socket of the process: ino 90 is not in the dump, so the
+	 * snapshot drops it. */
+	out->v[0] = (struct pm_owner){ .ino = 50, .pid = 4242, .fd = 3 };
+	out->v[1] = (struct pm_owner){ .ino = 70, .pid = 4242, .fd = 4 };
+	out->v[2] = (struct pm_owner){ .ino = 90, .pid = 4242, .fd = 5 };
+	out->len = 3;
+	pm->denied = 3;
+	return 0;
+}
+
+int __wrap_procmap_procs(struct procmap *pm, const struct pm_owners *owners,
+			 struct pm_procs *out)
+{
+	if (mock.live)
+		return __real_procmap_procs(pm, owners, out);
+	mock.nprocs++;
+	if (out->cap < 1) {
+		out->v = calloc(1, sizeof(*out->v));
+		assert_non_null(out->v);
+		out->cap = 1;
+	}
+	memset(out->v, 0, sizeof(*out->v));
+	out->v[0].pid = 4242;
+	snprintf(out->v[0].comm, sizeof(out->v[0].comm), "proxyd");
+	out->len = 1;
+	return 0;
+}
+
+int __wrap_kernel_read(int nsfd, const char *procroot, struct kn_state *out, char *err,
+		       size_t errlen)
+{
+	if (mock.live)
+		return __real_kernel_read(nsfd, procroot, out, err, errlen);
+	mock.nkernel++;
+	memset(out, 0, sizeof(*out));
+	out->sysctls.somaxconn = 4096;
+	return 0;
+}
+
+int __wrap_linkstats_read(int nsfd, struct ls_table *t, char *err, size_t errlen)
+{
+	if (mock.live)
+		return __real_linkstats_read(nsfd, t, err, errlen);
+	mock.nlinks++;
+	if (t->cap < 1) {
+		t->v = calloc(1, sizeof(*t->v));
+		assert_non_null(t->v);
+		t->cap = 1;
+	}
+	t->v[0].ifindex = 1;
+	t->len = 1;
+	return 0;
+}
+
+int __wrap_netns_ino(int nsfd, uint64_t *ino)
+{
+	if (mock.live)
+		return __real_netns_ino(nsfd, ino);
+	*ino = 4026531840u;
+	return 0;
+}
+
+static void test_snapshot_take_mocked(void **state)
+{
+	static const uint16_t ports[] = { 80, 8080 };
+	struct snap_opts o = { .nsfd = NETNS_SELF, .want_info = 1, .want_owners = 1,
+			       .ports = ports, .nports = 2 };
+	struct snap_probe p;
+	struct snapshot s = { 0 };
+	char err[256] = "";
+	void *inos, *socks, *counts;
+	const struct snap_count *c;
+	int i;
+
+	(void)state;
+	memset(&mock, 0, sizeof(mock));
+	assert_int_equal(snap_probe_open(&p, &o, err, sizeof(err)), 0);
+	assert_int_equal(mock.nopen, 1);
+	assert_int_equal(mock.npminit, 1);
+	assert_int_equal(snapshot_take(&p, &o, &s, err, sizeof(err)), 0);
+
+	/* Every state, both sides' ports, tcp_info as asked. */
+	assert_int_equal(mock.filter.states, SD_STATES_ALL);
+	assert_int_equal(mock.filter.port_match, SD_PORT_LOCAL | SD_PORT_REMOTE);
+	assert_int_equal(mock.filter.nports, 2);
+	assert_int_equal(mock.filter.ports[1], 8080);
+	assert_int_equal(mock.filter.want_info, 1);
+	/* The scan, beside the dump, reads every socket of the namespace's
+	 * processes; the snapshot keeps the owners of the non-zero inodes
+	 * dumped (sorted and deduplicated). */
+	assert_int_equal(mock.owners_n, PM_ALL_SOCKETS);
+	assert_int_equal(mock.owners_netns, 4026531840u);
+	assert_int_equal(p.ninos, 3);
+	assert_int_equal(p.inos[0], 50);
+	assert_int_equal(p.inos[1], 60);
+	assert_int_equal(p.inos[2], 70);
+	assert_int_equal(s.owners.len, 2);
+	assert_int_equal(s.owners.v[0].ino, 50);
+	assert_int_equal(s.owners.v[1].ino, 70);
+	assert_null(pm_owners_find(&s.owners, 90));
+	assert_int_equal(s.netns_ino, 4026531840u);
+	assert_true(s.have_owners);
+	assert_int_equal(s.denied, 3);
+	assert_int_equal(mock.nkernel, 1);
+	assert_int_equal(s.kernel.sysctls.somaxconn, 4096);
+	assert_int_equal(mock.nlinks, 0);
+	assert_int_equal(s.links.len, 0);
+	assert_true(s.t_mono_ms > 0);
+	assert_true(s.t_real_ms > 1600000000000ull);
+	/* Grouped. */
+	assert_int_equal(s.nlisteners, 1);
+	assert_int_equal(s.owner_pids[0], 4242);
+	c = snapshot_count_find(&s, 4242, 80);
+	assert_non_null(c);
+	assert_int_equal(c->n[SD_ESTABLISHED], 2); /* ino 70, and the second 50 */
+	assert_int_equal(c->n[SD_LISTEN], 1);      /* ino 50 */
+	c = snapshot_count_find(&s, 0, 80);
+	assert_int_equal(c->n[SD_TIME_WAIT], 2);
+	assert_int_equal(c->n[SD_ESTABLISHED], 1); /* ino 60: no owner */
+
+	/* The steady state reuses every array. */
+	inos = p.inos;
+	socks = s.socks.socks;
+	counts = s.counts;
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(snapshot_take(&p, &o, &s, err, sizeof(err)), 0);
+		assert_ptr_equal(p.inos, inos);
+		assert_ptr_equal(s.socks.socks, socks);
+		assert_ptr_equal(s.counts, counts);
+	}
+
+	/* An injected /proc tree: its namespace inodes are not ours to compare. */
+	o.procroot = "/nonexistent/proc";
+	assert_int_equal(snapshot_take(&p, &o, &s, err, sizeof(err)), 0);
+	assert_int_equal(mock.owners_netns, 0);
+	o.procroot = NULL;
+
+	/* Links when asked; no owners when not asked. */
+	o.want_links = 1;
+	o.want_owners = 0;
+	assert_int_equal(snapshot_take(&p, &o, &s, err, sizeof(err)), 0);
+	assert_int_equal(mock.nlinks, 1);
+	assert_int_equal(s.links.len, 1);
+	assert_false(s.have_owners);
+	assert_int_equal(s.lsocks[0].nowners, 0);
+	assert_int_equal(mock.nowners, 5);
+
+	/* Errors come back with the probe's message. */
+	mock.dump_fail = 1;
+	assert_int_equal(snapshot_take(&p, &o, &s, err, sizeof(err)), -1);
+	assert_string_equal(err, "dump failed");
+	mock.dump_fail = 0;
+	o.nports = SD_MAX_PORTS + 1;
+	assert_int_equal(snapshot_take(&p, &o, &s, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "ports"));
+
+	snap_probe_close(&p);
+	assert_int_equal(mock.nclose, 1);
+	assert_int_equal(snapshot_take(&p, &o, &s, err, sizeof(err)), -1);
+	snapshot_free(&s);
+}
+
+/* One real pass over a loopback listener of ours with a connection that was
+ * never accepted: the listener, its owner and its accept queue show up. */
+static void test_snapshot_take_live_listener(void **state)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t sl = sizeof(sa);
+	struct snap_opts o = { .nsfd = NETNS_SELF, .want_info = 1, .want_owners = 1 };
+	struct snap_probe p;
+	struct snapshot s = { 0 };
+	const struct snap_listener *l;
+	const struct snap_lsock *ls;
+	const struct snap_count *c;
+	char err[256] = "";
+	uint16_t port;
+	int lfd, cfd, tries;
+
+	(void)state;
+	memset(&mock, 0, sizeof(mock));
+	mock.live = 1;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_int_not_equal(lfd, -1);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lfd, 7), 0);
+	assert_int_equal(getsockname(lfd, (struct sockaddr *)&sa, &sl), 0);
+	port = ntohs(sa.sin_port);
+	cfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_int_not_equal(cfd, -1);
+	assert_int_equal(connect(cfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	o.ports = &port;
+	o.nports = 1;
+
+	if (snap_probe_open(&p, &o, err, sizeof(err)) == -1) {
+		close(cfd);
+		close(lfd);
+		mock.live = 0;
+		fail_msg("snap_probe_open: %s", err);
+	}
+	/* The handshake completes in the kernel; allow it a few rounds. */
+	for (tries = 0; tries < 50; tries++) {
+		assert_int_equal(snapshot_take(&p, &o, &s, err, sizeof(err)), 0);
+		l = find4(&s, "127.0.0.1", port);
+		if (l && s.lsocks[l->first_lsock].rqueue == 1)
+			break;
+		poll(NULL, 0, 10);
+	}
+	l = find4(&s, "127.0.0.1", port);
+	assert_non_null(l);
+	assert_int_equal(l->nlsocks, 1);
+	ls = &s.lsocks[l->first_lsock];
+	assert_int_equal(ls->rqueue, 1);
+	assert_int_equal(ls->wqueue, 7);
+	assert_int_equal(ls->nowners, 1);
+	assert_int_equal(owners_of(&s, ls)[0], getpid());
+	assert_non_null(pm_procs_find(&s.procs, getpid()));
+	c = snapshot_count_find(&s, getpid(), port);
+	assert_non_null(c);
+	assert_int_equal(c->n[SD_LISTEN], 1);
+	/* The client side is ours too (matched on its remote port); the
+	 * accepted side has no owner yet (queued, no file): pid 0. */
+	sl = sizeof(sa);
+	assert_int_equal(getsockname(cfd, (struct sockaddr *)&sa, &sl), 0);
+	c = snapshot_count_find(&s, getpid(), ntohs(sa.sin_port));
+	assert_non_null(c);
+	assert_int_equal(c->n[SD_ESTABLISHED], 1);
+	assert_false(c->is_listen_port);
+	c = snapshot_count_find(&s, 0, port);
+	assert_non_null(c);
+	assert_int_equal(c->n[SD_ESTABLISHED], 1);
+	assert_true(s.state_total[SD_ESTABLISHED] >= 2);
+	snap_probe_close(&p);
+	snapshot_free(&s);
+	close(cfd);
+	close(lfd);
+	mock.live = 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_snapshot_group_reuseport_sockets),
+		cmocka_unit_test(test_snapshot_group_shared_owners),
+		cmocka_unit_test(test_snapshot_group_unknown_owner),
+		cmocka_unit_test(test_snapshot_group_counts_and_idle),
+		cmocka_unit_test(test_snapshot_group_shared_socket_counts),
+		cmocka_unit_test(test_snapshot_group_without_owners),
+		cmocka_unit_test(test_snapshot_listener_find_lookups),
+		cmocka_unit_test(test_snapshot_group_regroup_reuses_arrays),
+		cmocka_unit_test(test_snapshot_take_mocked),
+		cmocka_unit_test(test_snapshot_take_live_listener),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
