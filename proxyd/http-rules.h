@@ -1,0 +1,80 @@
+/* HTTP ACLs, rules and head rewriting.
+ *
+ * Configuration side (called by the config parser; errors go to err):
+ * parse one line's words into a struct http_rules. Runtime side: evaluate
+ * conditions and rule lists on parsed messages, and write a message head
+ * with header edits applied into an output buffer.
+ *
+ * Order, as HAProxy: the frontend's http-request rules, then its
+ * use_backend rules (first match wins, else default_backend), then the
+ * backend's http-request rules (when the backend is another proxy); for the
+ * response, the backend's http-response rules, then the frontend's. A deny
+ * stops everything. Header edits are collected and applied in one rewrite,
+ * so a condition sees the message as received, not as edited by earlier
+ * rules (a difference from HAProxy, which applies each edit at once). */
+#ifndef PROXYD_HTTP_RULES_H
+#define PROXYD_HTTP_RULES_H
+
+#include <stddef.h>
+
+#include "proxyd/h1-t.h"
+#include "proxyd/http-rules-t.h"
+
+/* ---- configuration ----------------------------------------------------- */
+
+void http_rules_init(struct http_rules *r);
+void http_rules_free(struct http_rules *r);
+
+/* args[0] is the keyword ("acl", "http-request", "http-response",
+ * "use_backend"); line is stored for messages. 0, or -1 with err filled
+ * ("unknown ACL 'x'", "missing header value", ...; no "file:line" prefix). */
+int http_acl_parse(struct http_rules *r, char **args, int nargs, int line,
+		   char *err, size_t errlen);
+/* response: 0 for http-request, 1 for http-response. Actions: allow,
+ * deny [deny_status N] (N one of httperr_known(); default 403 for a
+ * request, 502 for a response), set-header NAME VALUE, add-header NAME
+ * VALUE, del-header NAME (not Content-Length / Transfer-Encoding), each with
+ * an optional if/unless condition. */
+int http_rule_parse(struct http_rules *r, int response, char **args, int nargs, int line,
+		    char *err, size_t errlen);
+int http_use_backend_parse(struct http_rules *r, char **args, int nargs, int line,
+			   char *err, size_t errlen);
+
+/* ---- evaluation -------------------------------------------------------- */
+
+/* 1 when the condition holds, 0 otherwise. req/reqbuf: the request (path and
+ * method fetches; NULL: those fetches match nothing); msg/buf: the message
+ * whose headers hdr() samples (the request, or the response). */
+int http_cond_eval(const struct http_rules *r, const struct http_cond *c,
+		   const struct h1_msg *req, const char *reqbuf,
+		   const struct h1_msg *msg, const char *buf);
+
+/* Runs the http-request (response == 0, msg is the request) or
+ * http-response (response == 1) rules. Header edits of matching rules are
+ * appended to ops[*nops..maxops). DENY sets *status (the deny_status, or
+ * 502 for a response). */
+enum http_verdict http_rules_run(const struct http_rules *r, int response,
+				 const struct h1_msg *req, const char *reqbuf,
+				 const struct h1_msg *msg, const char *buf,
+				 struct http_hdr_op *ops, size_t maxops, size_t *nops,
+				 unsigned *status);
+
+/* The backend index (cfg->proxies / proxy table order) of the first
+ * use_backend whose condition holds, or -1 (use default_backend). */
+int http_rules_backend(const struct http_rules *r, const struct h1_msg *req, const char *reqbuf);
+
+/* ---- head rewriting ---------------------------------------------------- */
+
+/* Writes the head of m (parsed from buf) into out: the start line as
+ * received, the headers not removed by ops and not marked H1_HDR_SKIP (as
+ * "name: value"), the headers appended by ops in order, and the final empty
+ * line; every line ends in CRLF (LF-only input is normalised). outsz is the
+ * room the caller grants: pass min(free space, m->head_len + maxrewrite) to
+ * keep HAProxy's tune.maxrewrite contract. Returns the length written, or
+ * -1 when it does not fit (the session answers 500, as HAProxy's strict
+ * rewriting does). */
+long http_head_rewrite(const struct h1_msg *m, const char *buf,
+		       const struct http_hdr_op *ops, size_t nops,
+		       char *out, size_t outsz);
+
+#endif

@@ -1,0 +1,1464 @@
+/* The HTTP/1 layer of a session: between the client side and the server
+ * side of the same struct session, it parses each request head (h1.c),
+ * applies the rules and routing (http-rules.c), rewrites the head, gets a
+ * server connection (the session's own idle one, one from the server's idle
+ * pool, or a new one through the TCP core's assign/queue/connect), forwards
+ * the body as framed, parses the response head, rewrites it, forwards its
+ * body, logs the transaction, and then waits for the next request
+ * (keep-alive) or closes. A protocol switch (101, 2xx to CONNECT) hands the
+ * session back to the TCP core's forwarding (a tunnel).
+ *
+ * Head parsing uses one header index per direction for the whole process:
+ * a head that arrives in several pieces is parsed again from its start
+ * each time, and a complete head is analysed and rewritten at once, so
+ * the index never has to outlive one call.
+ *
+ * Closing: when the last response has been sent, the client side is shut
+ * for writing and read until its end of stream (bounded by timeout
+ * client-fin or client), so that a reset never destroys the response in
+ * flight. While proxyd drains (SIGUSR1), every response carries
+ * "Connection: close"; an idle keep-alive connection is left to its
+ * keep-alive timeout (or to the next request, which is then served and
+ * answered with close), since closing it could race with a request the
+ * client is sending at that very moment. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "proxyd/cfg.h"
+#include "proxyd/h1.h"
+#include "proxyd/http-rules.h"
+#include "proxyd/httperr.h"
+#include "proxyd/loop.h"
+#include "proxyd/plog.h"
+#include "proxyd/proxy.h"
+#include "proxyd/queue.h"
+#include "proxyd/session-int.h"
+#include "proxyd/session-pool.h"
+#include "proxyd/session-state.h"
+
+/* Header edits one head may collect (rules plus proxyd's own). */
+#define HTTP_MAX_OPS 64
+/* Idle server connections are closed after this long unused (HAProxy's
+ * pool-purge-delay default). */
+#define HTTP_POOL_PURGE_MS 5000u
+
+/* Body forwarding failures (http_fwd). */
+#define FWD_ERR_PROD  -1        /* reading the producer failed */
+#define FWD_ERR_CONS  -2        /* writing the consumer failed */
+#define FWD_ERR_BODY  -3        /* invalid framing */
+#define FWD_ERR_TRUNC -4        /* end of stream inside the body */
+#define FWD_ERR_RES   -5        /* no buffer */
+
+/* A server connection parked for reuse by any session. */
+struct idle_conn {
+	struct px_list link;    /* in srv->idle_conns */
+	struct px_list glink;   /* in G.idle_all, oldest first */
+	struct server *srv;
+	int fd;
+	struct loop_fd lfd;
+	uint64_t since;
+};
+
+/* What the HTTP layer needs of each proxy, by position (uuid - 1). */
+struct http_px {
+	const struct cfg_proxy *cp;     /* the configuration (kept by main until exit) */
+};
+
+static struct {
+	struct http_px *px;
+	unsigned npx;
+	uint32_t max_head;
+	uint32_t maxhdr;
+	uint32_t maxrewrite;
+	struct h1_hdr *reqhdrs;
+	struct h1_hdr *reshdrs;
+	struct px_list idle_all;
+	unsigned idle_total;
+	unsigned idle_max;
+	struct loop_timer purge;
+	struct session *freed;  /* the last session freed (see ended()) */
+	int more;               /* a body forward used its budget up */
+	char scratch[SESS_BUFSIZE];
+} G;
+
+static const struct cfg_proxy *cfg_of(const struct proxy *px)
+{
+	if (!px || px->uuid == 0 || px->uuid > G.npx)
+		return NULL;
+	return G.px[px->uuid - 1].cp;
+}
+
+/* ---- idle server connections ---------------------------------------- */
+
+static void idle_free(struct idle_conn *ic)
+{
+	px_list_del(&ic->link);
+	px_list_del(&ic->glink);
+	loop_fd_forget(&ic->lfd);
+	close(ic->fd);
+	ic->srv->idle_cur--;
+	G.idle_total--;
+	free(ic);
+}
+
+/* Any event on an idle connection (data, end of stream, error) makes it
+ * unusable: the server closed it or broke the protocol. */
+static void idle_io_cb(struct loop_fd *lf, uint32_t ev)
+{
+	(void)ev;
+	idle_free(lf->arg);
+}
+
+static void purge_cb(struct loop_timer *t)
+{
+	uint64_t now = loop_now();
+
+	(void)t;
+	while (!px_list_empty(&G.idle_all)) {
+		struct idle_conn *ic = px_container_of(G.idle_all.next, struct idle_conn, glink);
+
+		if (ic->since + HTTP_POOL_PURGE_MS > now)
+			break;
+		idle_free(ic);
+	}
+	if (G.idle_total)
+		loop_timer_arm_in(&G.purge, 1000);
+}
+
+/* 1 when nothing is waiting on fd (no data, no end of stream). */
+static int sock_quiet(int fd)
+{
+	char c;
+	ssize_t n;
+
+	do
+		n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+	while (n == -1 && errno == EINTR);
+	return n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+/* Moves the session's idle server connection to its server's pool, or
+ * closes it when it may not be kept. */
+static void pool_park(struct session *s)
+{
+	struct server *srv = s->http.idle_srv;
+	const struct cfg_proxy *bcp = srv ? cfg_of(srv->be) : NULL;
+	struct idle_conn *ic = NULL;
+	int fd = s->srvs.fd;
+
+	s->http.idle_srv = NULL;
+	if (fd == -1)
+		return;
+	if (!srv || !bcp || bcp->http_reuse == CFG_REUSE_NEVER || G.idle_total >= G.idle_max ||
+	    !server_usable(srv) || (s->srvs.flags & SESS_SD_RDHUP) || !sock_quiet(fd))
+		goto drop;
+	ic = calloc(1, sizeof(*ic));
+	if (!ic)
+		goto drop;
+	loop_fd_del(&s->srvs.lfd);
+	ic->fd = fd;
+	ic->srv = srv;
+	ic->since = loop_now();
+	loop_fd_init(&ic->lfd, fd, idle_io_cb, ic);
+	if (loop_fd_add(&ic->lfd, LOOP_IN | LOOP_RDHUP) == -1) {
+		free(ic);
+		close(fd);
+		s->srvs.fd = -1;
+		s->srvs.flags = 0;
+		return;
+	}
+	if (!srv->idle_conns.next)
+		px_list_init(&srv->idle_conns);
+	px_list_add_tail(&srv->idle_conns, &ic->link);
+	px_list_add_tail(&G.idle_all, &ic->glink);
+	srv->idle_cur++;
+	G.idle_total++;
+	if (!loop_timer_armed(&G.purge))
+		loop_timer_arm_in(&G.purge, 1000);
+	s->srvs.fd = -1;
+	s->srvs.flags = 0;
+	return;
+drop:
+	session_side_close(&s->srvs, 0);
+}
+
+/* Takes the most recently parked connection to srv into s->srvs. */
+static int pool_take(struct session *s, struct server *srv)
+{
+	struct idle_conn *ic;
+	int fd;
+
+	if (!srv->idle_conns.next || px_list_empty(&srv->idle_conns))
+		return 0;
+	ic = px_container_of(srv->idle_conns.prev, struct idle_conn, link);
+	fd = ic->fd;
+	loop_fd_del(&ic->lfd);
+	px_list_del(&ic->link);
+	px_list_del(&ic->glink);
+	srv->idle_cur--;
+	G.idle_total--;
+	free(ic);
+	s->srvs.fd = fd;
+	s->srvs.flags = SESS_SD_CAN_SEND;
+	loop_fd_init(&s->srvs.lfd, fd, session_srv_io_cb, s);
+	if (loop_fd_add(&s->srvs.lfd, LOOP_IN | LOOP_OUT | LOOP_RDHUP | LOOP_EDGE) == -1) {
+		close(fd);
+		s->srvs.fd = -1;
+		s->srvs.flags = 0;
+		return 0;
+	}
+	return 1;
+}
+
+/* ---- layer setup ------------------------------------------------------ */
+
+int http_layer_init(const struct cfg *c)
+{
+	size_t i;
+	uint32_t max_head;
+
+	memset(&G, 0, sizeof(G));
+	px_list_init(&G.idle_all);
+	loop_timer_init(&G.purge, purge_cb, NULL);
+	G.npx = (unsigned)c->nproxies;
+	G.px = calloc(G.npx ? G.npx : 1, sizeof(*G.px));
+	G.maxhdr = c->global.maxhdr ? c->global.maxhdr : H1_DEF_MAXHDR;
+	G.reqhdrs = calloc(G.maxhdr, sizeof(*G.reqhdrs));
+	G.reshdrs = calloc(G.maxhdr, sizeof(*G.reshdrs));
+	if (!G.px || !G.reqhdrs || !G.reshdrs) {
+		http_layer_free();
+		return -1;
+	}
+	for (i = 0; i < c->nproxies; i++)
+		G.px[i].cp = &c->proxies[i];
+	G.maxrewrite = c->global.maxrewrite ? c->global.maxrewrite : H1_DEF_MAXREWRITE;
+	/* Heads are parsed in one session buffer: a larger tune.bufsize
+	 * cannot grow them beyond it. */
+	max_head = cfg_http_max_head(c);
+	if (max_head == 0 || max_head > SESS_BUFSIZE - G.maxrewrite)
+		max_head = SESS_BUFSIZE - G.maxrewrite;
+	G.max_head = max_head;
+	/* Idle connections hold fds: at most half the connection budget. */
+	G.idle_max = c->global.maxconn_eff / 2 ? c->global.maxconn_eff / 2 : 1;
+	return 0;
+}
+
+void http_layer_free(void)
+{
+	while (!px_list_empty(&G.idle_all) && G.idle_all.next)
+		idle_free(px_container_of(G.idle_all.next, struct idle_conn, glink));
+	if (G.purge.cb)
+		loop_timer_cancel(&G.purge);
+	free(G.reshdrs);
+	free(G.reqhdrs);
+	free(G.px);
+	memset(&G, 0, sizeof(G));
+}
+
+/* ---- small helpers ----------------------------------------------------- */
+
+/* 1 when the call that just returned ended (and freed) s. */
+static int ended(const struct session *s)
+{
+	return G.freed == s;
+}
+
+static void hrsp_count(struct session *s, unsigned status)
+{
+	unsigned k = status >= 100 && status < 600 ? status / 100 - 1 : 5;
+
+	s->fe->fe.hrsp[k]++;
+	if (s->be)
+		s->be->be.hrsp[k]++;
+	if (s->srv && s->state == SESS_ST_DATA)
+		s->srv->c.hrsp[k]++;
+}
+
+static int buf_ensure(struct sess_buf **b)
+{
+	if (!*b)
+		*b = sess_buf_get();
+	return *b ? 0 : -1;
+}
+
+static void buf_drop(struct sess_buf **b, uint32_t *off, uint32_t *len)
+{
+	if (*b)
+		sess_buf_put(*b);
+	*b = NULL;
+	*off = 0;
+	*len = 0;
+}
+
+/* Appends len bytes to the output pending on channel c. -1 when they do
+ * not fit (or no buffer). */
+static int chan_append(struct sess_chan *c, const char *p, size_t len)
+{
+	if (!c->buf) {
+		c->buf = sess_buf_get();
+		if (!c->buf)
+			return -1;
+		c->off = 0;
+		c->len = 0;
+	}
+	if (c->off && c->off + c->len + len > SESS_BUFSIZE) {
+		memmove(c->buf->data, c->buf->data + c->off, c->len);
+		c->off = 0;
+	}
+	if (c->off + c->len + len > SESS_BUFSIZE)
+		return -1;
+	memcpy(c->buf->data + c->off + c->len, p, len);
+	c->len += (uint32_t)len;
+	return 0;
+}
+
+/* Sends what is pending on c to cons. <0 on a write error, else 1 when
+ * bytes moved. */
+static int chan_flush(struct sess_chan *c, struct sess_side *cons)
+{
+	ssize_t w;
+
+	if (!c->len)
+		return 0;
+	w = session_cons_send(cons, c->buf->data + c->off, c->len);
+	if (w == -1)
+		return -1;
+	c->off += (uint32_t)w;
+	c->len -= (uint32_t)w;
+	if (!c->len) {
+		sess_buf_put(c->buf);
+		c->buf = NULL;
+		c->off = 0;
+	}
+	return w > 0;
+}
+
+static void fmt_ip(const struct sockaddr_storage *ss, char *ip, size_t len)
+{
+	ip[0] = '\0';
+	if (ss->ss_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, ip, (socklen_t)len);
+	else if (ss->ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr, ip,
+			  (socklen_t)len);
+}
+
+/* 1 when the client address is inside `option forwardfor except NET`. */
+static int ff_excepted(const struct cfg_proxy *cp, const struct sockaddr_storage *ss)
+{
+	const uint8_t *a, *n;
+	unsigned bits = cp->ff_except_bits, i;
+
+	if (cp->ff_except.ss_family == AF_UNSPEC || cp->ff_except.ss_family != ss->ss_family)
+		return 0;
+	if (ss->ss_family == AF_INET) {
+		a = (const uint8_t *)&((const struct sockaddr_in *)ss)->sin_addr;
+		n = (const uint8_t *)&((const struct sockaddr_in *)&cp->ff_except)->sin_addr;
+		if (bits > 32)
+			bits = 32;
+	} else {
+		a = (const uint8_t *)&((const struct sockaddr_in6 *)ss)->sin6_addr;
+		n = (const uint8_t *)&((const struct sockaddr_in6 *)&cp->ff_except)->sin6_addr;
+		if (bits > 128)
+			bits = 128;
+	}
+	for (i = 0; i < bits / 8; i++)
+		if (a[i] != n[i])
+			return 0;
+	if (bits % 8) {
+		uint8_t mask = (uint8_t)(0xffu << (8 - bits % 8));
+
+		if ((a[i] & mask) != (n[i] & mask))
+			return 0;
+	}
+	return 1;
+}
+
+/* ---- transactions ------------------------------------------------------ */
+
+static void retry_drop(struct sess_http *h)
+{
+	if (h->retry)
+		sess_buf_put(h->retry);
+	h->retry = NULL;
+	h->retry_len = 0;
+}
+
+/* A reused server connection failed before any byte of the response: the
+ * server closed it while the request was on its way (the race every idle
+ * connection has). A request without a body is sent again over a new
+ * connection, keeping the slot. 1 when retried (the session may have
+ * ended: see ended()), 0 when it cannot be. */
+static int retry_fresh(struct session *s)
+{
+	struct sess_http *h = &s->http;
+
+	if (!(h->flags & HTTP_F_REUSED) || (h->flags & HTTP_F_RES_SEEN) || !h->retry || !s->srv)
+		return 0;
+	session_side_close(&s->srvs, 0);
+	session_chan_release(&s->req);
+	s->req.buf = h->retry;
+	s->req.off = 0;
+	s->req.len = h->retry_len;
+	h->retry = NULL;
+	h->retry_len = 0;
+	s->req.flags = 0;
+	s->res.flags = 0;
+	buf_drop(&h->sbuf, &h->soff, &h->slen);
+	h->flags = (h->flags & ~HTTP_F_REUSED) | HTTP_F_NOREUSE;
+	h->rq = HTTP_RQ_WAIT_SRV;
+	h->rs = HTTP_RS_NONE;
+	s->be->be.wretr++;
+	s->srv->c.wretr++;
+	G.freed = NULL;
+	session_connect(s, s->srv);
+	return 1;
+}
+
+static void txn_begin(struct session *s)
+{
+	struct sess_http *h = &s->http;
+
+	h->flags = (h->flags & HTTP_F_SRV_USED) | HTTP_F_TXN;
+	retry_drop(h);
+	h->status = 0;
+	h->tr = -1;
+	h->t_head = 0;
+	h->t_sent = 0;
+	h->reason = NULL;
+	h->rline[0] = '\0';
+	h->res_bytes0 = s->res.bytes;
+	h->req_bytes0 = s->req.bytes;
+	s->tw = -1;
+	s->tc = -1;
+	s->t_first_connect = 0;
+	s->retries = 0;
+	s->redispatched = 0;
+	s->srv_queue_pos = 0;
+	s->be_queue_pos = 0;
+	s->cause = SESS_CAUSE_NONE;
+	s->fin = SESS_FIN_NONE;
+}
+
+/* Logs the open transaction with the termination cause given. */
+static void txn_log(struct session *s, enum sess_cause cause)
+{
+	if (!(s->http.flags & HTTP_F_TXN))
+		return;
+	s->cause = (uint8_t)cause;
+	s->fin = (uint8_t)session_fin_now(s, cause);
+	plog_http(s);
+	s->http.flags &= ~HTTP_F_TXN;
+}
+
+/* Sends an error answer and counts it. */
+static void send_error(struct session *s, unsigned status)
+{
+	const struct cfg_proxy *cp = cfg_of(s->be ? s->be : s->fe);
+	const char *page;
+	size_t len;
+
+	if (!cp)
+		cp = cfg_of(s->fe);
+	page = cp ? httperr_get(cp->errorfiles, cp->nerrorfiles, status, &len)
+		  : httperr_builtin(status, &len);
+	s->http.status = status;
+	s->http.flags |= HTTP_F_ERRSENT;
+	s->http.err_bytes = len;
+	hrsp_count(s, status);
+	if (s->cli.fd != -1) {
+		ssize_t w;
+
+		s->cli.flags |= SESS_SD_CAN_SEND;
+		w = session_cons_send(&s->cli, page, len);
+		/* What the socket did not take waits in the response channel
+		 * (flushed while closing); lost only when no buffer is left. */
+		if (w >= 0 && (size_t)w < len)
+			(void)chan_append(&s->res, page + w, len - (size_t)w);
+	}
+}
+
+/* Drops the server connection of the transaction and its slot. */
+static void srv_drop(struct session *s)
+{
+	if (s->srvs.fd != -1)
+		session_side_close(&s->srvs, 0);
+	s->http.idle_srv = NULL;
+	if (s->srv)
+		backend_release(s->srv, s);
+	if (s->state == SESS_ST_QUEUED)
+		backend_dequeue(s);
+	session_chan_release(&s->req);
+	s->req.flags = 0;
+	s->res.flags = 0;
+	buf_drop(&s->http.sbuf, &s->http.soff, &s->http.slen);
+	s->state = SESS_ST_ASSIGN;
+}
+
+/* The client gets no more: shut our side, then read until its end of
+ * stream so that closing never resets the last response. */
+static void cli_closing(struct session *s)
+{
+	struct sess_http *h = &s->http;
+
+	h->rq = HTTP_RQ_CLOSING;
+	h->rs = HTTP_RS_NONE;
+	buf_drop(&h->ibuf, &h->ioff, &h->ilen);
+	s->res.flags &= ~SESS_CH_SHUTW;
+	s->cli.last_rd = loop_now();
+}
+
+/* An error answered by proxyd: page, log line, then the connection closes
+ * (HAProxy closes after every error it generates). Returns -1 when the
+ * session ended. */
+static int http_error(struct session *s, unsigned status, enum sess_cause cause,
+		      const char *reason)
+{
+	s->http.reason = reason;
+	if (s->res.len) {
+		/* Part of a response is out already: a page cannot follow. */
+		txn_log(s, cause);
+		session_end(s, cause, 0, 0);
+		return -1;
+	}
+	send_error(s, status);
+	txn_log(s, cause);
+	srv_drop(s);
+	cli_closing(s);
+	return 1;
+}
+
+/* ---- session entry points ---------------------------------------------- */
+
+void http_session_start(struct session *s)
+{
+	struct sess_http *h = &s->http;
+
+	h->on = 1;
+	h->rq = HTTP_RQ_IDLE;
+	h->rs = HTTP_RS_NONE;
+	h->t_rq = s->t_accept;
+	h->t_rq_real = s->t_accept_real;
+	h->tr = -1;
+	s->state = SESS_ST_ASSIGN;
+	session_timer_update(s);
+}
+
+void http_session_free(struct session *s)
+{
+	struct sess_http *h = &s->http;
+
+	buf_drop(&h->ibuf, &h->ioff, &h->ilen);
+	buf_drop(&h->sbuf, &h->soff, &h->slen);
+	retry_drop(h);
+	G.freed = s;
+}
+
+/* The answer for a transaction the session ends without a response. */
+static unsigned end_status(const struct session *s, enum sess_cause cause)
+{
+	const struct sess_http *h = &s->http;
+
+	switch (cause) {
+	case SESS_CAUSE_CLI_TO:
+		return h->rq < HTTP_RQ_DONE ? 408 : 0;
+	case SESS_CAUSE_SRV_TO:
+		return s->state == SESS_ST_DATA ? 504 : 503;
+	case SESS_CAUSE_SRV_ABORT:
+		return s->state == SESS_ST_DATA ? 502 : 503;
+	case SESS_CAUSE_PROXY:
+	case SESS_CAUSE_RESOURCE:
+		return 503;
+	case SESS_CAUSE_INTERNAL:
+		return 500;
+	default:
+		return 0;
+	}
+}
+
+void http_session_end(struct session *s, enum sess_cause cause)
+{
+	struct sess_http *h = &s->http;
+
+	if ((h->flags & HTTP_F_TXN) && !h->status && h->rq != HTTP_RQ_TUNNEL &&
+	    s->res.len == 0 && !(h->flags & HTTP_F_ERRSENT)) {
+		unsigned st = end_status(s, cause);
+
+		if (st)
+			send_error(s, st);
+	}
+	txn_log(s, cause);
+	if (s->state != SESS_ST_DATA && s->srvs.fd != -1 && h->idle_srv)
+		pool_park(s);
+}
+
+int http_conn_reuse(struct session *s, struct server *srv)
+{
+	struct sess_http *h = &s->http;
+	const struct cfg_proxy *bcp = cfg_of(srv->be);
+	int taken = 0;
+
+	if (h->flags & HTTP_F_NOREUSE)
+		return 0;
+	/* The session's own connection serves its next request to the same
+	 * server in every mode (HAProxy's private connection); http-reuse
+	 * decides who else may take it once it is in the server's pool.
+	 * safe: the first request of a session gets its own connection,
+	 * later ones may take any idle one; aggressive and always: any
+	 * request may; never: none. */
+	if (s->srvs.fd != -1 && s->state != SESS_ST_DATA) {
+		if (h->idle_srv == srv)
+			taken = 1;
+		else
+			pool_park(s);
+	}
+	if (!taken && bcp && bcp->http_reuse != CFG_REUSE_NEVER &&
+	    (bcp->http_reuse != CFG_REUSE_SAFE || h->nreq > 1))
+		taken = pool_take(s, srv);
+	if (!taken)
+		return 0;
+	h->idle_srv = NULL;
+	h->flags |= HTTP_F_REUSED;
+	/* Keep what is needed to send a bodiless request again. */
+	if (h->req.state == H1_ST_DONE && s->req.len && !h->retry &&
+	    (h->retry = sess_buf_get()) != NULL) {
+		memcpy(h->retry->data, s->req.buf->data + s->req.off, s->req.len);
+		h->retry_len = s->req.len;
+	}
+	s->srv = srv;
+	s->state = SESS_ST_DATA;
+	s->t_connect = loop_now();
+	if (!s->t_first_connect)
+		s->t_first_connect = s->t_connect;
+	s->tc = (int)(s->t_connect - s->t_first_connect);
+	s->srvs.last_rd = s->t_connect;
+	s->srvs.last_wr = s->t_connect;
+	s->req.flags = 0;
+	s->res.flags = 0;
+	h->rq = HTTP_RQ_BODY;
+	h->rs = HTTP_RS_HEAD;
+	h->t_sent = s->t_connect;
+	/* The caller (assign or queue) returns to the session's driver,
+	 * which sends the head; a queue handing the slot over from another
+	 * session's callback needs a resume. */
+	session_resume_soon(s);
+	return 1;
+}
+
+void http_srv_connected(struct session *s)
+{
+	struct sess_http *h = &s->http;
+
+	h->flags &= ~HTTP_F_REUSED;
+	h->rq = HTTP_RQ_BODY;
+	h->rs = HTTP_RS_HEAD;
+	h->t_sent = loop_now();
+	http_run(s);
+}
+
+void http_timeout(struct session *s, enum sess_exp what)
+{
+	struct sess_http *h = &s->http;
+
+	if (what == SESS_EXP_HTTP_KA || (h->rq == HTTP_RQ_IDLE && !(h->flags & HTTP_F_TXN))) {
+		/* Nothing of a request arrived. A first request that never
+		 * came is answered 408 like HAProxy does; an idle keep-alive
+		 * connection is closed silently. */
+		if (what == SESS_EXP_HTTP_KA || h->nreq) {
+			session_end(s, SESS_CAUSE_NONE, 0, 0);
+			return;
+		}
+		txn_begin(s);
+	}
+	if (http_error(s, 408, SESS_CAUSE_CLI_TO, "timeout http-request") > 0)
+		http_run(s);
+}
+
+/* ---- request ----------------------------------------------------------- */
+
+/* A request the parser refused (head or body): counted and logged with
+ * the reason, as an event line beside the session's own line. */
+static void bad_request_log(struct session *s)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	s->fe->fe.ereq++;
+	fmt_ip(&s->cli_addr, ip, sizeof(ip));
+	plog_event(PLOG_NOTICE, "event=http_bad_request frontend=%s client=%s reason=\"%s\" "
+		   "pos=%u", s->fe->name, ip, h1_err_str(s->http.req.err), s->http.req.err_pos);
+}
+
+static void rline_capture(struct sess_http *h, const char *buf)
+{
+	const struct h1_msg *m = &h->req;
+	uint32_t end = m->version.off + m->version.len;
+	uint32_t len = end > m->start ? end - m->start : 0;
+	uint32_t i;
+
+	if (len >= sizeof(h->rline))
+		len = sizeof(h->rline) - 1;
+	memcpy(h->rline, buf + m->start, len);
+	for (i = 0; i < len; i++)
+		if (h->rline[i] == '"' || (unsigned char)h->rline[i] < 0x20)
+			h->rline[i] = '#';
+	h->rline[len] = '\0';
+}
+
+static void op_add(struct http_hdr_op *ops, size_t *nops, enum http_hop_kind k,
+		   const char *name, const char *value)
+{
+	if (*nops >= HTTP_MAX_OPS)
+		return;
+	ops[*nops].kind = k;
+	ops[*nops].name = name;
+	ops[*nops].namelen = strlen(name);
+	ops[*nops].value = value;
+	ops[*nops].valuelen = value ? strlen(value) : 0;
+	(*nops)++;
+}
+
+/* A complete request head is in ibuf: rules, routing, rewrite, then a
+ * server. Returns -1 when the session ended, else 1. */
+static int req_analyse(struct session *s)
+{
+	struct sess_http *h = &s->http;
+	struct h1_msg *m = &h->req;
+	const char *buf = h->ibuf->data + h->ioff;
+	const struct cfg_proxy *fcp = cfg_of(s->fe), *bcp;
+	struct http_hdr_op ops[HTTP_MAX_OPS];
+	size_t nops = 0;
+	unsigned status = 0;
+	struct proxy *be = NULL;
+	enum cfg_http_conn mode;
+	enum http_verdict v;
+	char ip[INET6_ADDRSTRLEN];
+	int idx, cli_ka, srv_ka;
+	long n;
+	size_t room;
+
+	h->t_head = loop_now();
+	h->nreq++;
+	s->fe->fe.req_tot++;
+	rline_capture(h, buf);
+	if (m->meth == H1_METH_CONNECT ||
+	    ((m->flags & H1_MF_UPGRADE) && (m->flags & H1_MF_CONN_UPGRADE)))
+		h->flags |= HTTP_F_UPGRADE;
+
+	v = http_rules_run(&fcp->rules, 0, m, buf, m, buf, ops, HTTP_MAX_OPS, &nops, &status);
+	if (v == HTTP_VERDICT_DENY) {
+		s->fe->fe.dreq++;
+		return http_error(s, status ? status : 403, SESS_CAUSE_PROXY, "denied");
+	}
+	if (v == HTTP_VERDICT_ERROR)
+		return http_error(s, 500, SESS_CAUSE_INTERNAL, "too many header edits");
+	idx = http_rules_backend(&fcp->rules, m, buf);
+	if (idx >= 0)
+		be = proxy_at((unsigned)idx);
+	else if (s->fe->defbe)
+		be = s->fe->defbe;
+	else if (s->fe->cap & CFG_CAP_BE)
+		be = s->fe;
+	if (!be || !(be->cap & CFG_CAP_BE))
+		return http_error(s, 503, SESS_CAUSE_INTERNAL, "no backend");
+	if (be != s->be)
+		session_set_backend(s, be);
+	bcp = cfg_of(be);
+	if (be != s->fe) {
+		v = http_rules_run(&bcp->rules, 0, m, buf, m, buf, ops, HTTP_MAX_OPS, &nops,
+				   &status);
+		if (v == HTTP_VERDICT_DENY) {
+			be->be.dreq++;
+			s->fe->fe.dreq++;
+			return http_error(s, status ? status : 403, SESS_CAUSE_PROXY, "denied");
+		}
+		if (v == HTTP_VERDICT_ERROR)
+			return http_error(s, 500, SESS_CAUSE_INTERNAL, "too many header edits");
+	}
+	be->be.req_tot++;
+
+	mode = cfg_http_conn_mode(fcp, bcp);
+	cli_ka = mode != CFG_HTTP_CLO && h1_msg_keepalive(m) && !proxy_info.stopping;
+	srv_ka = mode == CFG_HTTP_KAL && !(h->flags & HTTP_F_UPGRADE);
+	h->flags &= ~(HTTP_F_CLI_KA | HTTP_F_SRV_KA);
+	if (cli_ka)
+		h->flags |= HTTP_F_CLI_KA;
+	if (srv_ka)
+		h->flags |= HTTP_F_SRV_KA;
+
+	if (((s->fe->options | be->options) & CFG_OPT_FORWARDFOR)) {
+		const struct cfg_proxy *ffp = (be->options & CFG_OPT_FORWARDFOR) ? bcp : fcp;
+		const char *name = ffp->ff_header ? ffp->ff_header : "X-Forwarded-For";
+
+		fmt_ip(&s->cli_addr, ip, sizeof(ip));
+		if (ip[0] && !ff_excepted(ffp, &s->cli_addr) &&
+		    !(ffp->ff_if_none && h1_hdr_find(m, buf, name, 0) >= 0))
+			op_add(ops, &nops, HTTP_HOP_ADD, name, ip);
+	}
+	if (m->flags & (H1_MF_CONN_CLOSE | H1_MF_CONN_KAL | H1_MF_CONN_UPGRADE) ||
+	    h1_hdr_find(m, buf, "connection", 0) >= 0)
+		op_add(ops, &nops, HTTP_HOP_DEL, "Connection", NULL);
+	if (h->flags & HTTP_F_UPGRADE) {
+		if (m->meth != H1_METH_CONNECT)
+			op_add(ops, &nops, HTTP_HOP_ADD, "Connection", "upgrade");
+	} else if (!srv_ka) {
+		if (m->flags & H1_MF_VER11)
+			op_add(ops, &nops, HTTP_HOP_ADD, "Connection", "close");
+	} else if (!(m->flags & H1_MF_VER11)) {
+		op_add(ops, &nops, HTTP_HOP_ADD, "Connection", "keep-alive");
+	}
+
+	if (!s->req.buf) {
+		s->req.buf = sess_buf_get();
+		if (!s->req.buf)
+			return http_error(s, 500, SESS_CAUSE_RESOURCE, "out of memory");
+	}
+	s->req.off = 0;
+	s->req.len = 0;
+	room = SESS_BUFSIZE;
+	if (room > (size_t)m->head_len + G.maxrewrite)
+		room = (size_t)m->head_len + G.maxrewrite;
+	n = http_head_rewrite(m, buf, ops, nops, s->req.buf->data, room);
+	if (n < 0)
+		return http_error(s, 500, SESS_CAUSE_INTERNAL, "head rewrite overflow");
+	s->req.len = (uint32_t)n;
+	h->ioff += m->head_len;
+	h->ilen -= m->head_len;
+	if (!h->ilen)
+		h->ioff = 0;
+	h->rq = HTTP_RQ_WAIT_SRV;
+	G.freed = NULL;
+	session_assign(s);
+	if (ended(s))
+		return -1;
+	return 1;
+}
+
+/* Reads and parses the request head. */
+static int req_head(struct session *s)
+{
+	struct sess_http *h = &s->http;
+	int progress = 0, r;
+	ssize_t n;
+
+	for (;;) {
+		if (h->ilen) {
+			if (h->rq == HTTP_RQ_IDLE) {
+				h->rq = HTTP_RQ_HEAD;
+				if (h->nreq) {
+					h->t_rq = loop_now();
+					h->t_rq_real = loop_now_real();
+				}
+				txn_begin(s);
+				progress = 1;
+			}
+			h1_msg_init(&h->req, 0, G.max_head, G.reqhdrs, G.maxhdr);
+			r = h1_head_parse(&h->req, h->ibuf->data + h->ioff, h->ilen);
+			if (r == 1)
+				return req_analyse(s);
+			if (r < 0) {
+				bad_request_log(s);
+				return http_error(s, h1_err_status(h->req.err), SESS_CAUSE_PROXY,
+						  h1_err_str(h->req.err));
+			}
+			if (h->ioff + h->ilen >= SESS_BUFSIZE) {
+				if (h->ioff == 0) {
+					s->fe->fe.ereq++;
+					return http_error(s, 400, SESS_CAUSE_PROXY,
+							  "head too big");
+				}
+				memmove(h->ibuf->data, h->ibuf->data + h->ioff, h->ilen);
+				h->ioff = 0;
+			}
+		}
+		if (!(s->cli.flags & SESS_SD_CAN_RECV))
+			return progress;
+		if (buf_ensure(&h->ibuf) == -1)
+			return http_error(s, 500, SESS_CAUSE_RESOURCE, "out of memory");
+		n = recv(s->cli.fd, h->ibuf->data + h->ioff + h->ilen,
+			 SESS_BUFSIZE - h->ioff - h->ilen, MSG_DONTWAIT);
+		if (n == 0) {
+			if (h->rq == HTTP_RQ_IDLE) {
+				/* Closed between requests: a normal end. */
+				session_end(s, SESS_CAUSE_NONE, 0, 0);
+				return -1;
+			}
+			txn_log(s, SESS_CAUSE_CLI_ABORT);
+			session_end(s, SESS_CAUSE_CLI_ABORT, 0, 0);
+			return -1;
+		}
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				s->cli.flags &= ~SESS_SD_CAN_RECV;
+				if (!h->ilen)
+					buf_drop(&h->ibuf, &h->ioff, &h->ilen);
+				return progress;
+			}
+			session_end(s, h->rq == HTTP_RQ_IDLE ? SESS_CAUSE_NONE : SESS_CAUSE_CLI_ABORT,
+				    0, 0);
+			return -1;
+		}
+		s->cli.last_rd = loop_now();
+		s->req.bytes += (uint64_t)n;
+		session_count_bytes(s, 1, (uint64_t)n);
+		h->ilen += (uint32_t)n;
+		progress = 1;
+	}
+}
+
+/* ---- bodies ------------------------------------------------------------ */
+
+/* Forwards body bytes of one message: first those already buffered, then
+ * straight from the producer, each checked by the framing parser; bytes
+ * beyond the message stay buffered (the next message). Returns 0 or 1
+ * (progress), or a FWD_ERR_* code. */
+static int http_fwd(struct session *s, int req)
+{
+	struct sess_http *h = &s->http;
+	struct h1_msg *m = req ? &h->req : &h->res;
+	struct sess_side *prod = req ? &s->cli : &s->srvs;
+	struct sess_side *cons = req ? &s->srvs : &s->cli;
+	struct sess_chan *c = req ? &s->req : &s->res;
+	struct sess_buf **ib = req ? &h->ibuf : &h->sbuf;
+	uint32_t *ioff = req ? &h->ioff : &h->soff;
+	uint32_t *ilen = req ? &h->ilen : &h->slen;
+	uint32_t budget = SESS_BUDGET;
+	int progress = 0, r;
+
+	/* Body bytes already read go out in the same write as the pending
+	 * head when they fit behind it. */
+	if (c->len && *ilen && m->state == H1_ST_BODY &&
+	    c->off + c->len + *ilen <= SESS_BUFSIZE) {
+		ssize_t a = h1_body_parse(m, (*ib)->data + *ioff, *ilen);
+
+		if (a < 0)
+			return FWD_ERR_BODY;
+		memcpy(c->buf->data + c->off + c->len, (*ib)->data + *ioff, (size_t)a);
+		c->len += (uint32_t)a;
+		*ioff += (uint32_t)a;
+		*ilen -= (uint32_t)a;
+		if (!*ilen)
+			*ioff = 0;
+	}
+	r = chan_flush(c, cons);
+	if (r < 0)
+		return FWD_ERR_CONS;
+	progress |= r;
+	if (c->len)
+		return progress;
+	while (m->state == H1_ST_BODY) {
+		const char *src;
+		ssize_t a, n, w;
+
+		if (*ilen) {
+			src = (*ib)->data + *ioff;
+			a = h1_body_parse(m, src, *ilen);
+			if (a < 0)
+				return FWD_ERR_BODY;
+			*ioff += (uint32_t)a;
+			*ilen -= (uint32_t)a;
+			if (!*ilen)
+				*ioff = 0;
+		} else {
+			size_t want = sizeof(G.scratch);
+			uint64_t d = h1_body_direct(m);
+
+			if (!(prod->flags & SESS_SD_CAN_RECV) || (c->flags & SESS_CH_SHUTR))
+				break;
+			if (budget == 0) {
+				G.more = 1;
+				break;
+			}
+			if (d && d < want)
+				want = (size_t)d;
+			n = recv(prod->fd, G.scratch, want, MSG_DONTWAIT);
+			if (n == 0) {
+				c->flags |= SESS_CH_SHUTR;
+				if (h1_msg_eof(m) == -1)
+					return FWD_ERR_TRUNC;
+				break;
+			}
+			if (n == -1) {
+				if (errno == EINTR)
+					continue;
+				if (errno == EAGAIN || errno == EWOULDBLOCK) {
+					prod->flags &= ~SESS_SD_CAN_RECV;
+					break;
+				}
+				return FWD_ERR_PROD;
+			}
+			prod->last_rd = loop_now();
+			c->bytes += (uint64_t)n;
+			session_count_bytes(s, req, (uint64_t)n);
+			budget = (uint32_t)n < budget ? budget - (uint32_t)n : 0;
+			src = G.scratch;
+			a = h1_body_parse(m, src, (size_t)n);
+			if (a < 0)
+				return FWD_ERR_BODY;
+			if (a < n) {
+				/* Beyond the message: the next one. */
+				if (buf_ensure(ib) == -1)
+					return FWD_ERR_RES;
+				memcpy((*ib)->data, src + a, (size_t)(n - a));
+				*ioff = 0;
+				*ilen = (uint32_t)(n - a);
+			}
+		}
+		progress = 1;
+		if (!a)
+			continue;
+		w = session_cons_send(cons, src, (size_t)a);
+		if (w == -1)
+			return FWD_ERR_CONS;
+		if (w < a) {
+			if (chan_append(c, src + w, (size_t)(a - w)) == -1)
+				return FWD_ERR_RES;
+			if (w == 0)
+				cons->last_wr = loop_now();
+			break;
+		}
+	}
+	return progress;
+}
+
+static int req_body(struct session *s)
+{
+	struct sess_http *h = &s->http;
+	int r = http_fwd(s, 1);
+
+	if (r < 0) {
+		switch (r) {
+		case FWD_ERR_CONS:
+			if (retry_fresh(s))
+				return ended(s) ? -1 : 1;
+			session_end(s, SESS_CAUSE_SRV_ABORT, 1, 0);
+			return -1;
+		case FWD_ERR_RES:
+			session_end(s, SESS_CAUSE_RESOURCE, 0, 0);
+			return -1;
+		case FWD_ERR_BODY:
+			bad_request_log(s);
+			if (s->res.len == 0 && h->rs == HTTP_RS_HEAD && !(h->flags & HTTP_F_RES_SEEN))
+				return http_error(s, 400, SESS_CAUSE_PROXY, h1_err_str(h->req.err));
+			/* fall through */
+		default:
+			txn_log(s, SESS_CAUSE_CLI_ABORT);
+			session_end(s, SESS_CAUSE_CLI_ABORT, 0, 1);
+			return -1;
+		}
+	}
+	if (h->req.state == H1_ST_DONE && s->req.len == 0) {
+		h->rq = HTTP_RQ_DONE;
+		return 1;
+	}
+	return r;
+}
+
+/* ---- response ----------------------------------------------------------- */
+
+/* A complete response head is in sbuf. */
+static int res_analyse(struct session *s)
+{
+	struct sess_http *h = &s->http;
+	struct h1_msg *m = &h->res;
+	const char *buf = h->sbuf->data + h->soff;
+	const struct cfg_proxy *fcp = cfg_of(s->fe), *bcp = cfg_of(s->be);
+	struct http_hdr_op ops[HTTP_MAX_OPS];
+	size_t nops = 0, room;
+	unsigned status = 0;
+	enum http_verdict v;
+	int tunnel, cli_ka;
+	long n;
+
+	if (h1_msg_is_interim(m)) {
+		/* 100 Continue and friends go to the client as they are. */
+		if (chan_append(&s->res, buf, m->head_len) == -1)
+			return http_error(s, 502, SESS_CAUSE_RESOURCE, "interim response");
+		h->soff += m->head_len;
+		h->slen -= m->head_len;
+		return 1;
+	}
+	tunnel = h1_msg_is_tunnel(m);
+	h->tr = (int)(loop_now() - h->t_sent);
+	v = http_rules_run(&bcp->rules, 1, NULL, NULL, m, buf, ops, HTTP_MAX_OPS, &nops, &status);
+	if (v == HTTP_VERDICT_CONTINUE && fcp != bcp)
+		v = http_rules_run(&fcp->rules, 1, NULL, NULL, m, buf, ops, HTTP_MAX_OPS, &nops,
+				   &status);
+	if (v == HTTP_VERDICT_DENY) {
+		s->be->be.dresp++;
+		if (s->srv)
+			s->srv->c.dresp++;
+		return http_error(s, 502, SESS_CAUSE_PROXY, "response denied");
+	}
+	if (v == HTTP_VERDICT_ERROR)
+		return http_error(s, 500, SESS_CAUSE_INTERNAL, "too many header edits");
+
+	cli_ka = (h->flags & HTTP_F_CLI_KA) && m->framing != H1_BODY_CLOSE && !tunnel &&
+		 !proxy_info.stopping && h->rq == HTTP_RQ_DONE;
+	if (!cli_ka)
+		h->flags &= ~HTTP_F_CLI_KA;
+	if (!h1_msg_keepalive(m) || tunnel)
+		h->flags &= ~HTTP_F_SRV_KA;
+	if (m->flags & (H1_MF_CONN_CLOSE | H1_MF_CONN_KAL | H1_MF_CONN_UPGRADE) ||
+	    h1_hdr_find(m, buf, "connection", 0) >= 0)
+		op_add(ops, &nops, HTTP_HOP_DEL, "Connection", NULL);
+	if (tunnel) {
+		if (m->status == 101)
+			op_add(ops, &nops, HTTP_HOP_ADD, "Connection", "upgrade");
+	} else if (!cli_ka) {
+		if (h->req.flags & H1_MF_VER11)
+			op_add(ops, &nops, HTTP_HOP_ADD, "Connection", "close");
+		h->flags |= HTTP_F_CLOSE_SENT;
+	} else if (!(h->req.flags & H1_MF_VER11)) {
+		op_add(ops, &nops, HTTP_HOP_ADD, "Connection", "keep-alive");
+	}
+	if (!s->res.buf) {
+		s->res.buf = sess_buf_get();
+		if (!s->res.buf)
+			return http_error(s, 502, SESS_CAUSE_RESOURCE, "out of memory");
+		s->res.off = 0;
+		s->res.len = 0;
+	}
+	if (s->res.off) {
+		memmove(s->res.buf->data, s->res.buf->data + s->res.off, s->res.len);
+		s->res.off = 0;
+	}
+	room = SESS_BUFSIZE - s->res.len;
+	if (room > (size_t)m->head_len + G.maxrewrite)
+		room = (size_t)m->head_len + G.maxrewrite;
+	n = http_head_rewrite(m, buf, ops, nops, s->res.buf->data + s->res.len, room);
+	if (n < 0)
+		return http_error(s, 502, SESS_CAUSE_INTERNAL, "head rewrite overflow");
+	s->res.len += (uint32_t)n;
+	h->status = m->status;
+	hrsp_count(s, m->status);
+	h->soff += m->head_len;
+	h->slen -= m->head_len;
+	if (!h->slen)
+		h->soff = 0;
+	if (tunnel) {
+		/* Bytes already read on either side go first, then the TCP
+		 * core forwards (timeout tunnel). */
+		if (h->slen && chan_append(&s->res, h->sbuf->data + h->soff, h->slen) == -1)
+			return http_error(s, 502, SESS_CAUSE_RESOURCE, "tunnel");
+		if (h->ilen && chan_append(&s->req, h->ibuf->data + h->ioff, h->ilen) == -1)
+			return http_error(s, 502, SESS_CAUSE_RESOURCE, "tunnel");
+		buf_drop(&h->sbuf, &h->soff, &h->slen);
+		buf_drop(&h->ibuf, &h->ioff, &h->ilen);
+		h->rq = HTTP_RQ_TUNNEL;
+		h->rs = HTTP_RS_TUNNEL;
+		s->tunnel = 1;
+		s->cli.last_rd = s->cli.last_wr = loop_now();
+		s->srvs.last_rd = s->srvs.last_wr = loop_now();
+		s->cli.flags |= SESS_SD_CAN_RECV;
+		s->srvs.flags |= SESS_SD_CAN_RECV;
+		return 1;
+	}
+	h->rs = m->state == H1_ST_DONE ? HTTP_RS_DONE : HTTP_RS_BODY;
+	return 1;
+}
+
+static int res_head(struct session *s)
+{
+	struct sess_http *h = &s->http;
+	int progress = 0, r;
+	ssize_t n;
+
+	r = chan_flush(&s->res, &s->cli);
+	if (r < 0) {
+		session_end(s, SESS_CAUSE_CLI_ABORT, 0, 1);
+		return -1;
+	}
+	progress |= r;
+	for (;;) {
+		if (h->slen) {
+			uint32_t fl = H1_MF_RESP;
+
+			if (h->req.meth == H1_METH_HEAD)
+				fl |= H1_MF_REQ_HEAD;
+			if (h->req.meth == H1_METH_CONNECT)
+				fl |= H1_MF_REQ_CONNECT;
+			h1_msg_init(&h->res, fl, G.max_head, G.reshdrs, G.maxhdr);
+			r = h1_head_parse(&h->res, h->sbuf->data + h->soff, h->slen);
+			if (r == 1) {
+				r = res_analyse(s);
+				if (r < 0 || h->rs != HTTP_RS_HEAD)
+					return r;
+				progress = 1;
+				continue;
+			}
+			if (r < 0) {
+				s->be->be.eresp++;
+				if (s->srv)
+					s->srv->c.eresp++;
+				plog_event(PLOG_NOTICE, "event=http_bad_response backend=%s server=%s "
+					   "reason=\"%s\" pos=%u", s->be->name,
+					   s->srv ? s->srv->name : "-", h1_err_str(h->res.err),
+					   h->res.err_pos);
+				return http_error(s, 502, SESS_CAUSE_PROXY, h1_err_str(h->res.err));
+			}
+			if (h->soff + h->slen >= SESS_BUFSIZE) {
+				if (h->soff == 0) {
+					s->be->be.eresp++;
+					return http_error(s, 502, SESS_CAUSE_PROXY,
+							  "response head too big");
+				}
+				memmove(h->sbuf->data, h->sbuf->data + h->soff, h->slen);
+				h->soff = 0;
+			}
+		}
+		if (!(s->srvs.flags & SESS_SD_CAN_RECV))
+			return progress;
+		if (buf_ensure(&h->sbuf) == -1) {
+			session_end(s, SESS_CAUSE_RESOURCE, 0, 0);
+			return -1;
+		}
+		n = recv(s->srvs.fd, h->sbuf->data + h->soff + h->slen,
+			 SESS_BUFSIZE - h->soff - h->slen, MSG_DONTWAIT);
+		if (n == 0 || (n == -1 && errno != EINTR && errno != EAGAIN &&
+			       errno != EWOULDBLOCK)) {
+			if (h->slen == 0 && retry_fresh(s))
+				return ended(s) ? -1 : 1;
+			s->be->be.eresp++;
+			if (s->srv)
+				s->srv->c.eresp++;
+			session_end(s, SESS_CAUSE_SRV_ABORT, 0, 0);
+			return -1;
+		}
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			s->srvs.flags &= ~SESS_SD_CAN_RECV;
+			return progress;
+		}
+		h->flags |= HTTP_F_RES_SEEN;
+		retry_drop(h);
+		s->srvs.last_rd = loop_now();
+		s->res.bytes += (uint64_t)n;
+		session_count_bytes(s, 0, (uint64_t)n);
+		h->slen += (uint32_t)n;
+		progress = 1;
+	}
+}
+
+static int res_body(struct session *s)
+{
+	struct sess_http *h = &s->http;
+	int r = http_fwd(s, 0);
+
+	if (r < 0) {
+		switch (r) {
+		case FWD_ERR_CONS:
+			txn_log(s, SESS_CAUSE_CLI_ABORT);
+			session_end(s, SESS_CAUSE_CLI_ABORT, 0, 1);
+			return -1;
+		case FWD_ERR_RES:
+			session_end(s, SESS_CAUSE_RESOURCE, 0, 0);
+			return -1;
+		default:
+			s->be->be.eresp++;
+			txn_log(s, SESS_CAUSE_SRV_ABORT);
+			session_end(s, SESS_CAUSE_SRV_ABORT, 1, 0);
+			return -1;
+		}
+	}
+	if (h->res.state == H1_ST_DONE) {
+		h->rs = HTTP_RS_DONE;
+		if (h->slen || (s->res.flags & SESS_CH_SHUTR))
+			h->flags &= ~HTTP_F_SRV_KA;
+		return 1;
+	}
+	return r;
+}
+
+/* The response was read and sent: log, keep or drop the server connection,
+ * then the next request or the close. */
+static int txn_end(struct session *s)
+{
+	struct sess_http *h = &s->http;
+	struct server *srv = s->srv;
+	int keep_srv;
+
+	if (h->rq != HTTP_RQ_DONE)
+		h->flags &= ~(HTTP_F_CLI_KA | HTTP_F_SRV_KA);
+	txn_log(s, SESS_CAUSE_NONE);
+	retry_drop(h);
+	if (s->be) {
+		px_counters_times(&s->be->be, s->tw < 0 ? -1u : (unsigned)s->tw,
+				  s->tc < 0 ? -1u : (unsigned)s->tc,
+				  (unsigned)(loop_now() - h->t_rq));
+		if (srv)
+			px_counters_times(&srv->c, s->tw < 0 ? -1u : (unsigned)s->tw,
+					  s->tc < 0 ? -1u : (unsigned)s->tc,
+					  (unsigned)(loop_now() - h->t_rq));
+	}
+	keep_srv = (h->flags & HTTP_F_SRV_KA) && s->srvs.fd != -1 && !h->slen &&
+		   !(s->srvs.flags & SESS_SD_RDHUP) && srv;
+	if (keep_srv) {
+		/* Everything of the response was read: any later arrival
+		 * comes as a new edge and closes the idle connection. */
+		s->srvs.flags &= ~SESS_SD_CAN_RECV;
+		h->idle_srv = srv;
+		h->flags |= HTTP_F_SRV_USED;
+		s->state = SESS_ST_ASSIGN;
+		s->req.flags = 0;
+		s->res.flags = 0;
+		backend_release(srv, s);
+		buf_drop(&h->sbuf, &h->soff, &h->slen);
+	} else {
+		srv_drop(s);
+	}
+	h->rs = HTTP_RS_NONE;
+	h->flags &= ~(HTTP_F_REUSED | HTTP_F_RES_SEEN | HTTP_F_UPGRADE | HTTP_F_ERRSENT);
+	if (h->flags & HTTP_F_CLI_KA) {
+		h->rq = HTTP_RQ_IDLE;
+		h->t_rq = loop_now();
+		h->t_rq_real = loop_now_real();
+		if (!h->ilen)
+			buf_drop(&h->ibuf, &h->ioff, &h->ilen);
+		/* A request may be waiting in the socket: edge-triggered
+		 * epoll does not say it again. */
+		return 1;
+	}
+	cli_closing(s);
+	if (s->cli.flags & SESS_SD_RDHUP) {
+		session_end(s, SESS_CAUSE_NONE, 0, 0);
+		return -1;
+	}
+	return 1;
+}
+
+/* Discards what the client still sends after its last response. */
+static int cli_drain(struct session *s)
+{
+	ssize_t n;
+	int r;
+
+	r = chan_flush(&s->res, &s->cli);
+	if (r < 0) {
+		session_end(s, SESS_CAUSE_NONE, 0, 0);
+		return -1;
+	}
+	if (s->res.len)
+		return r;
+	if (!(s->res.flags & SESS_CH_SHUTW)) {
+		s->res.flags |= SESS_CH_SHUTW;
+		if (shutdown(s->cli.fd, SHUT_WR) == -1 && errno != ENOTCONN) {
+			session_end(s, SESS_CAUSE_NONE, 0, 0);
+			return -1;
+		}
+	}
+	while (s->cli.flags & SESS_SD_CAN_RECV) {
+		n = recv(s->cli.fd, G.scratch, sizeof(G.scratch), MSG_DONTWAIT);
+		if (n > 0) {
+			s->cli.last_rd = loop_now();
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			s->cli.flags &= ~SESS_SD_CAN_RECV;
+			break;
+		}
+		session_end(s, SESS_CAUSE_NONE, 0, 0);
+		return -1;
+	}
+	return 0;
+}
+
+/* One pass over both directions: <0 ended, 0 nothing moved, 1 progress. */
+static int http_step(struct session *s)
+{
+	struct sess_http *h = &s->http;
+	int progress = 0, r = 0;
+
+	if (s->state == SESS_ST_DATA) {
+		if (h->rs == HTTP_RS_HEAD)
+			r = res_head(s);
+		else if (h->rs == HTTP_RS_BODY)
+			r = res_body(s);
+		else if (h->rs == HTTP_RS_DONE)
+			r = chan_flush(&s->res, &s->cli) < 0 ? -2 : 0;
+		if (r == -2) {
+			session_end(s, SESS_CAUSE_CLI_ABORT, 0, 1);
+			return -1;
+		}
+		if (r < 0)
+			return -1;
+		progress |= r;
+		if (h->rq == HTTP_RQ_TUNNEL)
+			return 1;
+	}
+	if (h->rs == HTTP_RS_DONE && s->res.len == 0) {
+		if (h->rq == HTTP_RQ_BODY && s->state == SESS_ST_DATA) {
+			/* Early response: the rest of the request body cannot
+			 * follow on this connection. */
+			h->flags &= ~(HTTP_F_CLI_KA | HTTP_F_SRV_KA);
+		}
+		r = txn_end(s);
+		if (r < 0)
+			return -1;
+		progress = 1;
+	}
+	switch (h->rq) {
+	case HTTP_RQ_IDLE:
+	case HTTP_RQ_HEAD:
+		r = req_head(s);
+		break;
+	case HTTP_RQ_BODY:
+		r = s->state == SESS_ST_DATA ? req_body(s) : 0;
+		break;
+	case HTTP_RQ_DONE:
+		r = 0;
+		break;
+	case HTTP_RQ_CLOSING:
+		r = cli_drain(s);
+		break;
+	default:
+		r = 0;
+		break;
+	}
+	if (r < 0)
+		return -1;
+	progress |= r;
+	/* The session's own idle server connection: anything arriving on it
+	 * means the server closed it (or broke the protocol). */
+	if (s->state != SESS_ST_DATA && s->srvs.fd != -1 &&
+	    (s->srvs.flags & (SESS_SD_CAN_RECV | SESS_SD_RDHUP)) && h->idle_srv) {
+		session_side_close(&s->srvs, 0);
+		h->idle_srv = NULL;
+	}
+	return progress;
+}
+
+void http_run(struct session *s)
+{
+	struct sess_http *h = &s->http;
+	int i, r;
+
+	G.more = 0;
+	for (i = 0; i < 32; i++) {
+		if (h->rq == HTTP_RQ_TUNNEL) {
+			if (session_forward(s))
+				return;
+			break;
+		}
+		r = http_step(s);
+		if (r < 0)
+			return;
+		if (r == 0)
+			break;
+	}
+	if (G.more || i == 32)
+		session_resume_soon(s);
+	session_timer_update(s);
+}

@@ -1,0 +1,64 @@
+/* Internals shared by the session layer's own files (session.c: the TCP
+ * core; session-http.c: the HTTP layer between the two sides). Nothing
+ * outside the session layer includes this. */
+#ifndef PROXYD_SESSION_INT_H
+#define PROXYD_SESSION_INT_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "proxyd/cfg-t.h"
+#include "proxyd/session-t.h"
+
+/* Result of moving data on one channel. */
+enum pump {
+	PUMP_OK = 0,
+	PUMP_ERR_PROD,          /* reading from the producer failed (reset) */
+	PUMP_ERR_CONS,          /* writing to the consumer failed (reset) */
+	PUMP_ERR_RES,           /* no buffer could be had */
+};
+
+/* Bytes one session may read per wakeup and direction before it yields to
+ * the other fds and timers of the round (it resumes in the next round). */
+#define SESS_BUDGET (512u * 1024u)
+
+/* session.c */
+void session_end(struct session *s, enum sess_cause cause, int rst_cli, int rst_srv);
+void session_connect(struct session *s, struct server *srv);
+void session_assign(struct session *s);
+void session_timer_update(struct session *s);
+/* Runs both channels as plain TCP; 1 if the session ended. */
+int session_forward(struct session *s);
+void session_side_close(struct sess_side *sd, int rst);
+void session_chan_release(struct sess_chan *c);
+void session_count_bytes(struct session *s, int req, uint64_t n);
+/* Writes as much of buf as the consumer takes: bytes written, or -1. */
+ssize_t session_cons_send(struct sess_side *cons, const char *buf, size_t len);
+void session_side_note_events(struct sess_side *sd, uint32_t ev);
+/* Arms the resume timer (budget used up with data still readable). */
+void session_resume_soon(struct session *s);
+void session_srv_io_cb(struct loop_fd *lf, uint32_t ev);
+/* Routes s to be: its server-side timeouts become be's. */
+void session_set_backend(struct session *s, struct proxy *be);
+
+/* session-http.c */
+int http_layer_init(const struct cfg *c);
+void http_layer_free(void);
+/* A new client connection on a mode http frontend (sides set up). */
+void http_session_start(struct session *s);
+/* Events or a resume on an HTTP session. */
+void http_run(struct session *s);
+/* Called by session_connect before connecting to srv: 1 if an idle
+ * connection to srv was taken instead (the session is then in DATA). */
+int http_conn_reuse(struct session *s, struct server *srv);
+/* The server connection of an HTTP session was just established. */
+void http_srv_connected(struct session *s);
+/* An HTTP timer expired (SESS_EXP_HTTP_*). */
+void http_timeout(struct session *s, enum sess_exp what);
+/* First step of session_end for an HTTP session: the error answer when the
+ * client got no response yet, the last log line, the server connection
+ * parked for reuse when it may be. */
+void http_session_end(struct session *s, enum sess_cause cause);
+void http_session_free(struct session *s);
+
+#endif

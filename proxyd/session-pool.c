@@ -1,0 +1,193 @@
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "proxyd/session-pool.h"
+
+#define SESS_CHUNK 64
+#define BUF_CHUNK 16
+#define PIPE_CACHE 256
+#ifndef SESS_PIPE_SIZE
+#define SESS_PIPE_SIZE (256 * 1024)
+#endif
+
+/* A chunk of objects; chunks are chained for release at exit. */
+struct chunk {
+	struct chunk *next;
+	max_align_t align[];
+};
+
+/* Free sessions are chained through their first bytes. */
+struct free_sess {
+	struct free_sess *next;
+};
+
+static struct {
+	struct chunk *chunks;
+	struct free_sess *free_sess;
+	struct sess_buf *free_buf;
+	unsigned sess_alloc, sess_used;
+	unsigned buf_alloc, buf_used;
+	int pipes[PIPE_CACHE][2];
+	unsigned npipes;        /* cached (empty, open) */
+	unsigned pipes_used;
+	unsigned maxpipes;
+} P;
+
+void sess_pool_init(unsigned maxpipes)
+{
+	P.maxpipes = maxpipes;
+}
+
+void sess_pool_free(void)
+{
+	struct chunk *c, *n;
+	unsigned i;
+
+	for (c = P.chunks; c; c = n) {
+		n = c->next;
+		free(c);
+	}
+	for (i = 0; i < P.npipes; i++) {
+		close(P.pipes[i][0]);
+		close(P.pipes[i][1]);
+	}
+	memset(&P, 0, sizeof(P));
+}
+
+static void *chunk_new(size_t objsize, unsigned n)
+{
+	struct chunk *c = malloc(sizeof(*c) + objsize * n);
+
+	if (!c)
+		return NULL;
+	c->next = P.chunks;
+	P.chunks = c;
+	return c->align;
+}
+
+struct session *sess_pool_get(void)
+{
+	struct free_sess *f;
+
+	if (!P.free_sess) {
+		/* Round the object size so that every session stays aligned. */
+		size_t sz = (sizeof(struct session) + _Alignof(max_align_t) - 1) &
+			    ~(_Alignof(max_align_t) - 1);
+		char *base = chunk_new(sz, SESS_CHUNK);
+		unsigned i;
+
+		if (!base)
+			return NULL;
+		for (i = 0; i < SESS_CHUNK; i++) {
+			f = (struct free_sess *)(void *)(base + i * sz);
+			f->next = P.free_sess;
+			P.free_sess = f;
+		}
+		P.sess_alloc += SESS_CHUNK;
+	}
+	f = P.free_sess;
+	P.free_sess = f->next;
+	P.sess_used++;
+	memset(f, 0, sizeof(struct session));
+	return (struct session *)(void *)f;
+}
+
+void sess_pool_put(struct session *s)
+{
+	struct free_sess *f = (struct free_sess *)(void *)s;
+
+	f->next = P.free_sess;
+	P.free_sess = f;
+	P.sess_used--;
+}
+
+struct sess_buf *sess_buf_get(void)
+{
+	struct sess_buf *b;
+
+	if (!P.free_buf) {
+		struct sess_buf *base = chunk_new(sizeof(*base), BUF_CHUNK);
+		unsigned i;
+
+		if (!base)
+			return NULL;
+		for (i = 0; i < BUF_CHUNK; i++) {
+			base[i].next = P.free_buf;
+			P.free_buf = &base[i];
+		}
+		P.buf_alloc += BUF_CHUNK;
+	}
+	b = P.free_buf;
+	P.free_buf = b->next;
+	P.buf_used++;
+	return b;
+}
+
+void sess_buf_put(struct sess_buf *b)
+{
+	b->next = P.free_buf;
+	P.free_buf = b;
+	P.buf_used--;
+}
+
+int sess_pipe_get(int p[2])
+{
+	if (P.npipes > 0) {
+		P.npipes--;
+		p[0] = P.pipes[P.npipes][0];
+		p[1] = P.pipes[P.npipes][1];
+		P.pipes_used++;
+		return 0;
+	}
+	if (P.pipes_used >= P.maxpipes) {
+		errno = ENOSPC;
+		return -1;
+	}
+	if (pipe2(p, O_NONBLOCK | O_CLOEXEC) == -1)
+		return -1;
+	/* A larger pipe moves more per splice pair; when the kernel refuses
+	 * (per-user pipe memory limits) the default size is kept. */
+	(void)fcntl(p[1], F_SETPIPE_SZ, SESS_PIPE_SIZE);
+	P.pipes_used++;
+	return 0;
+}
+
+void sess_pipe_put(int p[2])
+{
+	P.pipes_used--;
+	if (P.npipes < PIPE_CACHE) {
+		P.pipes[P.npipes][0] = p[0];
+		P.pipes[P.npipes][1] = p[1];
+		P.npipes++;
+	} else {
+		close(p[0]);
+		close(p[1]);
+	}
+	p[0] = -1;
+	p[1] = -1;
+}
+
+void sess_pipe_close(int p[2])
+{
+	P.pipes_used--;
+	close(p[0]);
+	close(p[1]);
+	p[0] = -1;
+	p[1] = -1;
+}
+
+void sess_pool_stats(struct sess_pool_stats *st)
+{
+	st->sess_alloc = P.sess_alloc;
+	st->sess_used = P.sess_used;
+	st->buf_alloc = P.buf_alloc;
+	st->buf_used = P.buf_used;
+	st->pipes_used = P.pipes_used;
+	st->pipes_free = P.npipes;
+	st->maxpipes = P.maxpipes;
+}

@@ -1,0 +1,173 @@
+#!/bin/sh
+# HTTP errors and tunnels: 503 on a refused connect, 502 on a server that
+# closes without answering and on an invalid response,
+# 504 on a slow server, 408 on a slow client (timeout http-request), 400 on
+# request smuggling attempts (logged with the reason), 503 with no usable
+# server, and a WebSocket-style upgrade echoed through a tunnel (timeout
+# tunnel). Ports 24520-24539.
+. "$top_srcdir/tests/integration/http_lib.sh"
+command -v python3 >/dev/null || { echo "SKIP: python3 is needed"; exit 77; }
+
+P=24520
+start_httpback $((P + 10))
+cat >"$T/proxyd.cfg" <<CFG
+global
+    log stderr local0
+    maxconn 200
+defaults
+    mode http
+    log global
+    option httplog
+    timeout connect 1s
+    timeout client 10s
+    timeout server 1s
+    timeout http-request 1s
+    timeout tunnel 5s
+    retries 1
+frontend fe
+    bind 127.0.0.1:$((P + 1))
+    acl dead path_beg /dead
+    acl none path_beg /none
+    use_backend dead if dead
+    use_backend none if none
+    default_backend hb
+backend hb
+    server h1 127.0.0.1:$((P + 10))
+backend dead
+    server d1 127.0.0.1:$((P + 11))
+backend none
+    errorfile 503 $T/503.http
+    server n1 127.0.0.1:$((P + 10)) disabled
+CFG
+printf 'HTTP/1.1 503 Service Unavailable\r\nContent-Length: 12\r\nConnection: close\r\n\r\nsorry, none\n' \
+	>"$T/503.http"
+start_proxyd "$T/proxyd.cfg"
+U=http://127.0.0.1:$((P + 1))
+
+# raw PORT: sends stdin's bytes (Python escapes) on a connection, prints
+# what comes back until the server closes (at most 8 s), with a delay of
+# DELAY seconds between the bytes when set.
+cat >"$T/raw.py" <<'PY'
+import socket, sys, time
+port, delay = int(sys.argv[1]), float(sys.argv[2])
+data = sys.stdin.read().encode().decode('unicode_escape').encode('latin-1')
+s = socket.create_connection(("127.0.0.1", port))
+s.settimeout(8)
+try:
+    if delay:
+        for b in data:
+            s.send(bytes([b])); time.sleep(delay)
+    else:
+        s.sendall(data)
+except OSError:
+    pass
+out = b""
+try:
+    while True:
+        d = s.recv(65536)
+        if not d:
+            break
+        out += d
+except OSError:
+    pass
+sys.stdout.write(out.decode('latin-1'))
+PY
+raw() {
+	python3 "$T/raw.py" "$1" "${DELAY:-0}"
+}
+
+# 1. Dead server: a refused connect (after the retries) is a 503, "SC", as
+# in HAProxy.
+[ "$(http_status "$U/dead/x")" = 503 ] || fail "refused connect: not 503"
+last_http_line '/dead/x' | grep -q ' 503 .* SC-- ' || fail "refused connect log: $(last_http_line /dead/x)"
+
+# 2. An invalid response: 502 (PH).
+[ "$(http_status "$U/bad")" = 502 ] || fail "invalid response: not 502"
+last_http_line '/bad ' | grep -q ' 502 .* PH-- ' || fail "invalid response log: $(last_http_line '/bad ')"
+
+# 2b. A server that dies with the request (closes without an answer): 502 (SH).
+[ "$(http_status "$U/die")" = 502 ] || fail "server closed without answering: not 502"
+last_http_line '/die ' | grep -q ' 502 .* SH-- ' || fail "dead server log: $(last_http_line '/die ')"
+
+# 3. Slow server: 504 after timeout server (1 s).
+[ "$(http_status "$U/slow?ms=3000")" = 504 ] || fail "slow server: not 504"
+last_http_line '/slow' | grep -q ' 504 .* sH-- ' || fail "slow server log: $(last_http_line /slow)"
+
+# 4. Slow client: half a head, then nothing: 408 after timeout http-request.
+out=$(printf 'GET / HTTP/1.1\\r\\nHost: x\\r\\n' | raw $((P + 1)))
+echo "$out" | head -n 1 | grep -q '^HTTP/1.1 408' || fail "slow client: got '$out'"
+last_http_line '<BADREQ>' | grep -q ' 408 .* cR-- ' || fail "408 log: $(last_http_line '<BADREQ>')"
+# Slowloris: one byte every 0.2 s never completes a head within 1 s.
+out=$(printf 'GET / HTTP/1.1\\r\\nHost: x\\r\\nX-A: b\\r\\n\\r\\n' | DELAY=0.2 raw $((P + 1)))
+echo "$out" | head -n 1 | grep -q '^HTTP/1.1 408' || fail "slowloris: got '$out'"
+
+# 5. Smuggling: each is answered 400 and logged with its reason.
+n0=$(grep -c 'event=http_bad_request' "$T/proxyd.log")
+for req in \
+	'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n' \
+	'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nabcde' \
+	'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n' \
+	'GET / HTTP/1.1\r\nHost: x\r\nX-A: b\r\n c\r\n\r\n' \
+	'GET / HTTP/1.1\r\nHost: x\rX-A: b\r\n\r\n' \
+	'GET / HTTP/1.2\r\nHost: x\r\n\r\n' \
+	'POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'; do
+	out=$(printf '%s' "$req" | raw $((P + 1)))
+	echo "$out" | head -n 1 | grep -q '^HTTP/1.1 400' || fail "not rejected: $req -> $out"
+done
+n1=$(grep -c 'event=http_bad_request' "$T/proxyd.log")
+[ $((n1 - n0)) = 7 ] || fail "$((n1 - n0)) of 7 rejections logged"
+grep 'event=http_bad_request' "$T/proxyd.log" | grep -q 'reason="content-length and transfer-encoding"' ||
+	fail "no reason in the rejection line"
+# The server never saw any of them (the chunked one has a bad size: the
+# head passes, the body is refused before the server answers, or after).
+grep -c 'PR-- ' "$T/proxyd.log" >/dev/null || fail "no PR-- log lines"
+
+# 6. No usable server: 503 (SC, <NOSRV>).
+[ "$(http_status "$U/none/x")" = 503 ] || fail "no server: not 503"
+last_http_line '/none/x' | grep -q 'none/<NOSRV>' || fail "no server log: $(last_http_line /none/x)"
+[ "$(curl -s --max-time 5 "$U/none/x")" = "sorry, none" ] || fail "errorfile not used"
+
+# 7. Upgrade: 101, then bytes both ways through the tunnel.
+out=$(printf 'GET /ws HTTP/1.1\\r\\nHost: x\\r\\nConnection: Upgrade\\r\\nUpgrade: websocket\\r\\n\\r\\nping-through-the-tunnel' |
+	python3 -c '
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(5)
+s.sendall(sys.stdin.read().encode().decode("unicode_escape").encode())
+out = b""
+while b"ping-through-the-tunnel" not in out:
+    d = s.recv(4096)
+    if not d: break
+    out += d
+time.sleep(0.2)
+s.sendall(b"second")
+while not out.endswith(b"second"):
+    d = s.recv(4096)
+    if not d: break
+    out += d
+sys.stdout.write(out.decode())' $((P + 1)))
+echo "$out" | head -n 1 | grep -q '^HTTP/1.1 101' || fail "upgrade: got '$out'"
+echo "$out" | grep -q 'ping-through-the-tunnelsecond$' || fail "tunnel did not echo: '$out'"
+wait_grep '"GET /ws HTTP/1.1"' "$T/proxyd.log" 30 || fail "no log line for the tunnel"
+last_http_line '/ws' | grep -q ' 101 ' || fail "tunnel log: $(last_http_line /ws)"
+
+# 7b. CONNECT: 200, then a tunnel too.
+out=$(printf 'CONNECT example.org:443 HTTP/1.1\r\nHost: example.org:443\r\n\r\nthrough-connect' |
+	python3 -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(5)
+s.sendall(sys.stdin.read().encode().decode("unicode_escape").encode())
+out = b""
+while not out.endswith(b"through-connect"):
+    d = s.recv(4096)
+    if not d: break
+    out += d
+sys.stdout.write(out.decode())' $((P + 1)))
+echo "$out" | head -n 1 | grep -q '^HTTP/1.1 200' || fail "CONNECT: got '$out'"
+echo "$out" | grep -q 'through-connect$' || fail "CONNECT tunnel did not echo: '$out'"
+
+# 8. The error counters and response classes reach the stats... (see
+# http_reuse.sh for show stat).
+stop_proxyd
+echo "PASS"

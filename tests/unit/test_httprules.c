@@ -1,0 +1,488 @@
+/* Tests for HTTP ACLs, rules, head rewriting (proxyd/http-rules.c) and the
+ * error responses (proxyd/httperr.c). */
+#include "config.h"
+
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "proxyd/h1.h"
+#include "proxyd/http-rules.h"
+#include "proxyd/httperr.h"
+
+#define MAXHDR 32
+
+/* ---- helpers ----------------------------------------------------------- */
+
+/* Splits a line into words at spaces (no quoting needed here). */
+static int words(char *line, char **argv, int max)
+{
+	int n = 0;
+	char *save = NULL, *w;
+
+	for (w = strtok_r(line, " ", &save); w && n < max; w = strtok_r(NULL, " ", &save))
+		argv[n++] = w;
+	return n;
+}
+
+/* Feeds configuration lines ("acl ...", "http-request ...", ...) into r;
+ * returns -1 and the message on the first failure. */
+static int load_rules(struct http_rules *r, const char *const *lines, char *err, size_t errlen)
+{
+	char buf[512], *argv[32];
+	size_t i;
+	int n, rc;
+
+	for (i = 0; lines[i]; i++) {
+		snprintf(buf, sizeof(buf), "%s", lines[i]);
+		n = words(buf, argv, 32);
+		if (!strcmp(argv[0], "acl"))
+			rc = http_acl_parse(r, argv, n, (int)i + 1, err, errlen);
+		else if (!strcmp(argv[0], "http-request"))
+			rc = http_rule_parse(r, 0, argv, n, (int)i + 1, err, errlen);
+		else if (!strcmp(argv[0], "http-response"))
+			rc = http_rule_parse(r, 1, argv, n, (int)i + 1, err, errlen);
+		else
+			rc = http_use_backend_parse(r, argv, n, (int)i + 1, err, errlen);
+		if (rc == -1)
+			return -1;
+	}
+	return 0;
+}
+
+struct req {
+	struct h1_msg m;
+	struct h1_hdr hdrs[MAXHDR];
+	const char *buf;
+};
+
+static void req_parse(struct req *q, const char *text, uint32_t flags)
+{
+	q->buf = text;
+	h1_msg_init(&q->m, flags, 8192, q->hdrs, MAXHDR);
+	assert_int_equal(h1_head_parse(&q->m, text, strlen(text)), 1);
+}
+
+/* Evaluates the condition of the first http-request rule on a request. */
+static int cond_on(const struct http_rules *r, const char *text)
+{
+	struct req q;
+
+	req_parse(&q, text, 0);
+	return http_cond_eval(r, &r->req[0].cond, &q.m, q.buf, &q.m, q.buf);
+}
+
+/* ---- ACLs and conditions ----------------------------------------------- */
+
+static void test_acl_fetches(void **state)
+{
+	static const char *const lines[] = {
+		"acl api path_beg /api/ /v2/",
+		"acl root path /",
+		"acl host hdr(host) example.com",
+		"acl hosti hdr(host) -i example.com",
+		"acl static hdr_beg(host) static.",
+		"acl post method POST",
+		"acl lang hdr(accept-language) fr",
+		NULL,
+	};
+	struct http_rules r;
+	char err[256];
+	struct {
+		const char *acl;
+		const char *req;
+		int want;
+	} cases[] = {
+		{ "api", "GET /api/x HTTP/1.1\r\n\r\n", 1 },
+		{ "api", "GET /v2/ HTTP/1.1\r\n\r\n", 1 },
+		{ "api", "GET /ap HTTP/1.1\r\n\r\n", 0 },
+		{ "api", "GET /API/x HTTP/1.1\r\n\r\n", 0 },
+		{ "api", "GET http://h/api/x?q HTTP/1.1\r\n\r\n", 1 },
+		{ "root", "GET /?x=1 HTTP/1.1\r\n\r\n", 1 },
+		{ "root", "GET /a HTTP/1.1\r\n\r\n", 0 },
+		/* hdr(host) matches the whole value, port included, as HAProxy */
+		{ "host", "GET / HTTP/1.1\r\nHost: example.com\r\n\r\n", 1 },
+		{ "host", "GET / HTTP/1.1\r\nHost: example.com:8080\r\n\r\n", 0 },
+		{ "host", "GET / HTTP/1.1\r\nHost: EXAMPLE.com\r\n\r\n", 0 },
+		{ "hosti", "GET / HTTP/1.1\r\nHost: EXAMPLE.com\r\n\r\n", 1 },
+		{ "host", "GET / HTTP/1.1\r\n\r\n", 0 },
+		{ "static", "GET / HTTP/1.1\r\nHost: static.example.com\r\n\r\n", 1 },
+		{ "static", "GET / HTTP/1.1\r\nHost: www.static.com\r\n\r\n", 0 },
+		{ "post", "POST / HTTP/1.1\r\n\r\n", 1 },
+		{ "post", "post / HTTP/1.1\r\n\r\n", 0 },
+		/* hdr() looks at each comma-separated value of each header */
+		{ "lang", "GET / HTTP/1.1\r\nAccept-Language: en, fr\r\n\r\n", 1 },
+		{ "lang", "GET / HTTP/1.1\r\nAccept-Language: en\r\nAccept-Language: fr\r\n\r\n", 1 },
+		{ "lang", "GET / HTTP/1.1\r\nAccept-Language: en, fra\r\n\r\n", 0 },
+	};
+	size_t i;
+
+	http_rules_init(&r);
+	assert_int_equal(load_rules(&r, lines, err, sizeof(err)), 0);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct http_rules one;
+		char line[64];
+		const char *l2[] = { line, NULL };
+		int got;
+
+		/* a rule using only this ACL, evaluated with the shared ACL table */
+		http_rules_init(&one);
+		one.acls = r.acls;
+		one.nacls = r.nacls;
+		one.acl_names = r.acl_names;
+		one.nacl_names = r.nacl_names;
+		snprintf(line, sizeof(line), "http-request deny if %s", cases[i].acl);
+		assert_int_equal(load_rules(&one, l2, err, sizeof(err)), 0);
+		got = cond_on(&one, cases[i].req);
+		if (got != cases[i].want) {
+			print_message("case %zu: acl %s on %s: got %d\n", i, cases[i].acl, cases[i].req,
+				      got);
+			fail();
+		}
+		one.acls = NULL;
+		one.nacls = 0;
+		one.acl_names = NULL;
+		one.nacl_names = 0;
+		http_rules_free(&one);
+	}
+	http_rules_free(&r);
+}
+
+/* Several `acl` lines with one name are ORed; terms are ANDed; `||`
+ * separates alternatives; `!` negates; unless inverts. */
+static void test_conditions(void **state)
+{
+	static const char *const acls[] = {
+		"acl a path_beg /a",
+		"acl a path_beg /alt",
+		"acl b method GET",
+		"acl c hdr(x-c) 1",
+		NULL,
+	};
+	static const struct {
+		const char *rule;
+		const char *req;
+		int want;
+	} cases[] = {
+		{ "http-request deny if a b", "GET /a HTTP/1.1\r\n\r\n", 1 },
+		{ "http-request deny if a b", "POST /a HTTP/1.1\r\n\r\n", 0 },
+		{ "http-request deny if a !b", "POST /a HTTP/1.1\r\n\r\n", 1 },
+		{ "http-request deny if ! b", "POST /a HTTP/1.1\r\n\r\n", 1 },
+		{ "http-request deny if !!b", "GET /a HTTP/1.1\r\n\r\n", 1 },
+		{ "http-request deny if a b || c", "POST /x HTTP/1.1\r\nX-C: 1\r\n\r\n", 1 },
+		{ "http-request deny if a b || c", "POST /a HTTP/1.1\r\n\r\n", 0 },
+		{ "http-request deny if c || a b", "GET /a HTTP/1.1\r\n\r\n", 1 },
+		{ "http-request deny if c or !a", "GET /z HTTP/1.1\r\n\r\n", 1 },
+		{ "http-request deny if a c || b c", "GET /z HTTP/1.1\r\nX-C: 1\r\n\r\n", 1 },
+		{ "http-request deny if a c || b c", "GET /z HTTP/1.1\r\n\r\n", 0 },
+		{ "http-request deny unless a", "GET /z HTTP/1.1\r\n\r\n", 1 },
+		{ "http-request deny unless a", "GET /a HTTP/1.1\r\n\r\n", 0 },
+		{ "http-request deny unless a || c", "GET /z HTTP/1.1\r\nX-C: 1\r\n\r\n", 0 },
+		{ "http-request deny", "GET /z HTTP/1.1\r\n\r\n", 1 },
+	};
+	char err[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *lines[] = { acls[0], acls[1], acls[2], acls[3], cases[i].rule, NULL };
+		struct http_rules r;
+		int got;
+
+		http_rules_init(&r);
+		assert_int_equal(load_rules(&r, lines, err, sizeof(err)), 0);
+		assert_int_equal(r.nacl_names, 3);
+		got = cond_on(&r, cases[i].req);
+		if (got != cases[i].want) {
+			print_message("case %zu: %s on %s: got %d\n", i, cases[i].rule, cases[i].req,
+				      got);
+			fail();
+		}
+		http_rules_free(&r);
+	}
+}
+
+static void test_rule_errors(void **state)
+{
+	static const struct {
+		const char *line;
+		const char *err;
+	} cases[] = {
+		{ "http-request deny if nope", "unknown ACL 'nope' (declare it with 'acl' before use)" },
+		{ "http-request deny if", "missing condition after 'if'" },
+		{ "http-request deny when x", "'when': unexpected word (expected 'if' or 'unless')" },
+		{ "http-request deny if || x", "'||' without a condition before it" },
+		{ "http-request deny if { path / }", "anonymous ACLs ('{ ... }') are not supported" },
+		{ "http-request deny if !", "'!' without an ACL after it" },
+		{ "http-request tarpit", "'tarpit': unknown or unsupported action (allow, deny, set-header, add-header, del-header)" },
+		{ "http-request del-header", "missing header name (usage: http-request del-header <name> [if|unless <cond>])" },
+		{ "acl 1*2 path /", "'1*2': invalid ACL name (letters, digits, '-', '_', '.', ':')" },
+		{ "acl a path -m beg /", "'-m': unsupported flag (-i, --)" },
+		{ "acl a hdr() x", "'hdr()': expected hdr(<header name>)" },
+		{ "use_backend", "missing backend name (usage: use_backend <backend> [if|unless <cond>])" },
+	};
+	char err[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *lines[] = { cases[i].line, NULL };
+		struct http_rules r;
+
+		http_rules_init(&r);
+		assert_int_equal(load_rules(&r, lines, err, sizeof(err)), -1);
+		assert_string_equal(err, cases[i].err);
+		http_rules_free(&r);
+	}
+}
+
+/* ---- rule lists -------------------------------------------------------- */
+
+static void test_rules_run_and_backend(void **state)
+{
+	static const char *const lines[] = {
+		"acl api path_beg /api",
+		"acl admin path_beg /admin",
+		"acl internal hdr(x-internal) yes",
+		"http-request deny deny_status 404 if admin !internal",
+		"http-request set-header X-Api 1 if api",
+		"http-request add-header X-Seen a",
+		"http-request allow if internal",
+		"http-request add-header X-External 1",
+		"http-response del-header Server",
+		"http-response deny if api",
+		"use_backend be_api if api",
+		"use_backend be_admin if admin",
+		NULL,
+	};
+	struct http_hdr_op ops[4];
+	struct http_rules r;
+	struct req q, res;
+	unsigned status = 0;
+	size_t nops;
+	char err[256];
+
+	http_rules_init(&r);
+	assert_int_equal(load_rules(&r, lines, err, sizeof(err)), 0);
+	r.ub[0].be_idx = 7;
+	r.ub[1].be_idx = 9;
+
+	req_parse(&q, "GET /admin HTTP/1.1\r\n\r\n", 0);
+	nops = 0;
+	assert_int_equal(http_rules_run(&r, 0, &q.m, q.buf, &q.m, q.buf, ops, 4, &nops, &status),
+			 HTTP_VERDICT_DENY);
+	assert_int_equal(status, 404);
+	assert_int_equal(http_rules_backend(&r, &q.m, q.buf), 9);
+
+	req_parse(&q, "GET /api/x HTTP/1.1\r\nX-Internal: yes\r\n\r\n", 0);
+	nops = 0;
+	assert_int_equal(http_rules_run(&r, 0, &q.m, q.buf, &q.m, q.buf, ops, 4, &nops, &status),
+			 HTTP_VERDICT_CONTINUE);
+	/* allow stopped the list before X-External */
+	assert_int_equal(nops, 2);
+	assert_int_equal(ops[0].kind, HTTP_HOP_SET);
+	assert_string_equal(ops[0].name, "X-Api");
+	assert_int_equal(ops[1].kind, HTTP_HOP_ADD);
+	assert_int_equal(http_rules_backend(&r, &q.m, q.buf), 7);
+
+	req_parse(&q, "GET /other HTTP/1.1\r\n\r\n", 0);
+	nops = 0;
+	assert_int_equal(http_rules_run(&r, 0, &q.m, q.buf, &q.m, q.buf, ops, 4, &nops, &status),
+			 HTTP_VERDICT_CONTINUE);
+	assert_int_equal(nops, 2);
+	assert_string_equal(ops[1].name, "X-External");
+	assert_int_equal(http_rules_backend(&r, &q.m, q.buf), -1);
+	/* too small an array is an error, not a silent drop */
+	nops = 0;
+	assert_int_equal(http_rules_run(&r, 0, &q.m, q.buf, &q.m, q.buf, ops, 1, &nops, &status),
+			 HTTP_VERDICT_ERROR);
+
+	/* response rules: path from the request, headers from the response */
+	req_parse(&res, "HTTP/1.1 200 OK\r\nServer: x\r\n\r\n", H1_MF_RESP);
+	nops = 0;
+	assert_int_equal(http_rules_run(&r, 1, &q.m, q.buf, &res.m, res.buf, ops, 4, &nops, &status),
+			 HTTP_VERDICT_CONTINUE);
+	assert_int_equal(nops, 1);
+	assert_int_equal(ops[0].kind, HTTP_HOP_DEL);
+	req_parse(&q, "GET /api HTTP/1.1\r\n\r\n", 0);
+	nops = 0;
+	assert_int_equal(http_rules_run(&r, 1, &q.m, q.buf, &res.m, res.buf, ops, 4, &nops, &status),
+			 HTTP_VERDICT_DENY);
+	assert_int_equal(status, 502);
+	/* without the request, path ACLs match nothing */
+	nops = 0;
+	assert_int_equal(http_rules_run(&r, 1, NULL, NULL, &res.m, res.buf, ops, 4, &nops, &status),
+			 HTTP_VERDICT_CONTINUE);
+	http_rules_free(&r);
+}
+
+/* ---- head rewriting ---------------------------------------------------- */
+
+static void test_rewrite(void **state)
+{
+	static const char req[] = "POST /p HTTP/1.1\nHost: a\nX-Drop: 1\nContent-Length: 3, 3\n"
+				  "x-drop: 2\nContent-Length: 3\nKeep:  v  \n\n";
+	static const char want[] = "POST /p HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n"
+				   "Keep: v\r\nX-Forwarded-For: 10.0.0.1\r\nconnection: close\r\n\r\n";
+	const struct http_hdr_op ops[] = {
+		{ HTTP_HOP_DEL, "x-DROP", 6, NULL, 0 },
+		{ HTTP_HOP_ADD, "X-Forwarded-For", 15, "10.0.0.1", 8 },
+		{ HTTP_HOP_ADD, "Connection", 10, "keep-alive", 10 },
+		{ HTTP_HOP_SET, "connection", 10, "close", 5 },
+	};
+	struct req q, again;
+	char out[512];
+	long n;
+
+	req_parse(&q, req, 0);
+	n = http_head_rewrite(&q.m, q.buf, ops, 4, out, sizeof(out));
+	assert_int_equal(n, (long)strlen(want));
+	assert_memory_equal(out, want, (size_t)n);
+	out[n] = '\0';
+	req_parse(&again, out, 0);
+	assert_int_equal(again.m.content_length, 3);
+	assert_false(again.m.flags & H1_MF_LF_ONLY);
+	assert_true(again.m.flags & H1_MF_CONN_CLOSE);
+
+	/* no edits: normalised copy */
+	n = http_head_rewrite(&q.m, q.buf, NULL, 0, out, sizeof(out));
+	assert_true(n > 0);
+	assert_null(memchr(out, '\0', (size_t)n));
+	assert_memory_equal(out, "POST /p HTTP/1.1\r\nHost: a\r\nX-Drop: 1\r\n", 38);
+}
+
+static void test_rewrite_response_and_set_then_del(void **state)
+{
+	static const char res[] = "HTTP/1.1 404\r\nContent-Length: 5\r\n"
+				  "Transfer-Encoding: chunked\r\nServer: s\r\n\r\n";
+	const struct http_hdr_op ops[] = {
+		{ HTTP_HOP_SET, "X-A", 3, "1", 1 },
+		{ HTTP_HOP_DEL, "x-a", 3, NULL, 0 },
+		{ HTTP_HOP_ADD, "X-B", 3, "2", 1 },
+	};
+	static const char want[] = "HTTP/1.1 404\r\nTransfer-Encoding: chunked\r\nServer: s\r\n"
+				   "X-B: 2\r\n\r\n";
+	struct req q;
+	char out[256];
+	long n;
+
+	req_parse(&q, res, H1_MF_RESP);
+	n = http_head_rewrite(&q.m, q.buf, ops, 3, out, sizeof(out));
+	assert_int_equal(n, (long)strlen(want));
+	assert_memory_equal(out, want, (size_t)n);
+}
+
+/* The output limit (head + tune.maxrewrite) is respected exactly. */
+static void test_rewrite_maxrewrite_overflow(void **state)
+{
+	static const char req[] = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+	char big[200], out[512];
+	struct http_hdr_op op = { HTTP_HOP_ADD, "X-Big", 5, big, sizeof(big) };
+	struct req q;
+	size_t need;
+	long n;
+
+	memset(big, 'z', sizeof(big));
+	req_parse(&q, req, 0);
+	need = strlen(req) + 5 + 2 + sizeof(big) + 2;
+	n = http_head_rewrite(&q.m, q.buf, &op, 1, out, need);
+	assert_int_equal(n, (long)need);
+	assert_int_equal(http_head_rewrite(&q.m, q.buf, &op, 1, out, need - 1), -1);
+	/* the way the session calls it: head_len + maxrewrite */
+	assert_int_equal(http_head_rewrite(&q.m, q.buf, &op, 1, out, q.m.head_len + 100), -1);
+	assert_true(http_head_rewrite(&q.m, q.buf, &op, 1, out, q.m.head_len + 1024) > 0);
+}
+
+/* ---- error responses --------------------------------------------------- */
+
+static void test_httperr_builtin(void **state)
+{
+	static const unsigned codes[] = { 400, 403, 408, 500, 502, 503, 504 };
+	struct h1_hdr hdrs[MAXHDR];
+	struct h1_msg m;
+	const char *r;
+	size_t len, i;
+	char want[64];
+
+	for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+		r = httperr_builtin(codes[i], &len);
+		snprintf(want, sizeof(want), "HTTP/1.1 %u ", codes[i]);
+		assert_memory_equal(r, want, strlen(want));
+		h1_msg_init(&m, H1_MF_RESP, 8192, hdrs, MAXHDR);
+		assert_int_equal(h1_head_parse(&m, r, len), 1);
+		assert_int_equal(m.status, codes[i]);
+		assert_int_equal(m.framing, H1_BODY_CL);
+		assert_int_equal(m.head_len + m.content_length, len);
+		assert_true(m.flags & H1_MF_CONN_CLOSE);
+		assert_true(h1_hdr_find(&m, r, "cache-control", 0) >= 0);
+		assert_true(h1_hdr_find(&m, r, "content-type", 0) >= 0);
+		assert_non_null(memmem(r, len, "</html>\n", 8));
+	}
+	r = httperr_builtin(503, &len);
+	assert_non_null(memmem(r, len, "No server is available to handle this request.", 46));
+	/* unknown code: the 500 response */
+	r = httperr_builtin(418, &len);
+	assert_memory_equal(r, "HTTP/1.1 500 ", 13);
+	assert_true(httperr_known(429));
+	assert_false(httperr_known(418));
+}
+
+static void test_httperr_errorfile(void **state)
+{
+	static const char resp[] = "HTTP/1.0 503 Busy\r\nContent-Length: 0\r\n\r\n";
+	char path[] = "/tmp/test_httperr_XXXXXX", err[256];
+	struct cfg_errorfile ef;
+	const char *r;
+	size_t len;
+	char *data;
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, resp, sizeof(resp) - 1), (ssize_t)(sizeof(resp) - 1));
+	close(fd);
+	assert_int_equal(httperr_load(path, 100, &data, &len, err, sizeof(err)), 0);
+	assert_int_equal(len, sizeof(resp) - 1);
+	memset(&ef, 0, sizeof(ef));
+	ef.status = 503;
+	ef.data = data;
+	ef.len = len;
+	r = httperr_get(&ef, 1, 503, &len);
+	assert_ptr_equal(r, data);
+	r = httperr_get(&ef, 1, 504, &len);
+	assert_memory_equal(r, "HTTP/1.1 504 ", 13);
+	free(data);
+	/* size limit */
+	assert_int_equal(httperr_load(path, 10, &data, &len, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "larger than the 10 bytes"));
+	/* invalid head */
+	fd = open(path, O_WRONLY | O_TRUNC);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "HTTP/1.1 200 OK\r\nBadHeader\r\n\r\n", 30), 30);
+	close(fd);
+	assert_int_equal(httperr_load(path, 100, &data, &len, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "header without colon"));
+	unlink(path);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_acl_fetches),
+		cmocka_unit_test(test_conditions),
+		cmocka_unit_test(test_rule_errors),
+		cmocka_unit_test(test_rules_run_and_backend),
+		cmocka_unit_test(test_rewrite),
+		cmocka_unit_test(test_rewrite_response_and_set_then_del),
+		cmocka_unit_test(test_rewrite_maxrewrite_overflow),
+		cmocka_unit_test(test_httperr_builtin),
+		cmocka_unit_test(test_httperr_errorfile),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
