@@ -1,5 +1,7 @@
 /* proxyctl: the operator's command line. Global options come before the
- * command; each command parses its own arguments. Exit status: 0 success (or
+ * command; each command parses its own arguments. The control commands
+ * (status, show, reload, drain, kill, watch) talk to proxysv through its
+ * control socket (-S). Exit status: 0 success (or
  * nothing found), 1 the command's "something found / refused", 2 usage or
  * runtime error. */
 #include "config.h"
@@ -10,6 +12,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "supervisor/ctlclient.h"
 #include "supervisor/diagnose.h"
 
 #define CTL_SOCKET_DEFAULT "/run/proxysv/control.sock"
@@ -30,11 +33,23 @@ static int cmd_diagnose(const struct ctl_global *g, int argc, char **argv)
 	return diagnose_main(argc, argv);
 }
 
+/* The commands that talk to proxysv (ctlclient.h). */
+static int cmd_control(const struct ctl_global *g, int argc, char **argv)
+{
+	return ctlclient_main(g->sockpath, argc, argv);
+}
+
 /* Sorted by name: looked up with bsearch. */
 static const struct ctl_cmd ctl_cmds[] = {
 	{ "diagnose", cmd_diagnose,
 	  "find duplicate listeners, full accept queues, half-closed sockets,\n"
 	  "             old generations and risky kernel settings, once" },
+	{ "drain", cmd_control, "drain GEN: SIGUSR1 to that generation (proxysv)" },
+	{ "kill", cmd_control, "kill GEN: SIGTERM, then SIGKILL, to that generation (proxysv)" },
+	{ "reload", cmd_control, "validate, start a new generation, drain the old (proxysv)" },
+	{ "show", cmd_control, "show generations|listeners: sessions by state and peer (proxysv)" },
+	{ "status", cmd_control, "the supervisor's summary (proxysv)" },
+	{ "watch", cmd_control, "one summary line per tick until interrupted (proxysv)" },
 };
 
 static void ctl_usage(FILE *f)
