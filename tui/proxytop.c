@@ -32,7 +32,7 @@
 #include "tui/panel.h"
 #include "tui/screen.h"
 
-#define PT_DEFAULT_SOCK "/run/proxysv/ctl.sock"
+#define PT_DEFAULT_SOCK "/run/proxysv/control.sock"
 #define PT_DEFAULT_DELAY 1000
 #define PT_DB_EVERY_MS 5000
 #define PT_DB_RECENT_MS (24 * 3600 * 1000LL)

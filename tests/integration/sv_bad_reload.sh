@@ -54,8 +54,27 @@ grep -q 'reload guard: fd budget exceeded: live generations hold [0-9]* fds, the
 	"$T/ans3" || fail "the refusal gives no figures"
 [ "$(active_gen)" = "$g1" ] || fail "the active generation changed"
 
-# 4. Fixed again: the next reload works.
+# The same through proxyctl: exit status 1 and the error on stderr.
+"$PROXYCTL" -S "$T/run/control.sock" reload >"$T/pc.out" 2>"$T/pc.err"
+rc=$?
+[ $rc = 1 ] || fail "proxyctl reload of a refused configuration exited $rc"
+grep -q 'reload guard' "$T/pc.err" || fail "proxyctl did not print the refusal"
+"$PROXYCTL" -S "$T/run/control.sock" reload --json >"$T/pc.json" 2>&1
+grep -q '^{"ok":false,"error":"reload failed' "$T/pc.json" || fail "proxyctl --json refusal"
+
+# 4. Fixed again: the next reload works (through proxyctl).
 cp "$T/good.cfg" "$T/sv.cfg"
-ctl reload | grep -q '^ok gen=' || fail "reload after the fix"
+"$PROXYCTL" -S "$T/run/control.sock" reload >"$T/pc.out" || fail "proxyctl reload after the fix"
+grep -q '^ok gen=' "$T/pc.out" || fail "reload after the fix"
+"$PROXYCTL" -S "$T/run/control.sock" reload --json | grep -q '^{"ok":true,"gen":[0-9]*,"pid":' ||
+	fail "proxyctl reload --json"
+"$PROXYCTL" -S "$T/run/control.sock" status --json | grep -q '"reloads":2,' ||
+	fail "proxyctl status --json"
+"$PROXYCTL" -S "$T/run/control.sock" show generations | grep -q '^GEN ' ||
+	fail "proxyctl show generations"
+"$PROXYCTL" -S "$T/run/control.sock" watch -n 2 --json | grep -c '"v":1' | grep -qx 2 ||
+	fail "proxyctl watch"
+"$PROXYCTL" -S "$T/run/control.sock" drain 9999 2>/dev/null
+[ $? = 1 ] || fail "proxyctl drain of an unknown generation"
 echo "PASS"
 exit 0

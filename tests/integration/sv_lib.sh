@@ -9,7 +9,8 @@ set -u
 PROXYSV="$top_builddir/supervisor/proxysv"
 PROXYD="$top_builddir/proxyd/proxyd"
 LOADCLI="$top_builddir/tests/integration/loadcli"
-for b in "$PROXYSV" "$PROXYD" "$LOADCLI"; do
+PROXYCTL="$top_builddir/proxyctl"
+for b in "$PROXYSV" "$PROXYD" "$LOADCLI" "$PROXYCTL"; do
 	[ -x "$b" ] || { echo "SKIP: $b not built"; exit 77; }
 done
 for t in socat sqlite3; do
