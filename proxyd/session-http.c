@@ -44,8 +44,10 @@
 #include "proxyd/session-pool.h"
 #include "proxyd/session-state.h"
 
-/* Header edits one head may collect (rules plus proxyd's own). */
+/* Header edits one head may collect: the rules' and, reserved beyond
+ * them, proxyd's own (X-Forwarded-For, Connection removed and set). */
 #define HTTP_MAX_OPS 64
+#define HTTP_RULE_OPS (HTTP_MAX_OPS - 4)
 /* Idle server connections are closed after this long unused (HAProxy's
  * pool-purge-delay default). */
 #define HTTP_POOL_PURGE_MS 5000u
@@ -157,7 +159,11 @@ static void pool_park(struct session *s)
 	s->http.idle_srv = NULL;
 	if (fd == -1)
 		return;
+	/* Idle connections never take the fds live sessions need (two
+	 * each, as the connection limits were computed). */
 	if (!srv || !bcp || bcp->http_reuse == CFG_REUSE_NEVER || G.idle_total >= G.idle_max ||
+	    (proxy_info.maxsock &&
+	     (uint64_t)proxy_info.curconn * 2 + G.idle_total + 64 >= proxy_info.maxsock) ||
 	    !server_usable(srv) || (s->srvs.flags & SESS_SD_RDHUP) || !sock_quiet(fd))
 		goto drop;
 	ic = calloc(1, sizeof(*ic));
@@ -752,7 +758,7 @@ static int req_analyse(struct session *s)
 	    ((m->flags & H1_MF_UPGRADE) && (m->flags & H1_MF_CONN_UPGRADE)))
 		h->flags |= HTTP_F_UPGRADE;
 
-	v = http_rules_run(&fcp->rules, 0, m, buf, m, buf, ops, HTTP_MAX_OPS, &nops, &status);
+	v = http_rules_run(&fcp->rules, 0, m, buf, m, buf, ops, HTTP_RULE_OPS, &nops, &status);
 	if (v == HTTP_VERDICT_DENY) {
 		s->fe->fe.dreq++;
 		return http_error(s, status ? status : 403, SESS_CAUSE_PROXY, "denied");
@@ -772,7 +778,7 @@ static int req_analyse(struct session *s)
 		session_set_backend(s, be);
 	bcp = cfg_of(be);
 	if (be != s->fe) {
-		v = http_rules_run(&bcp->rules, 0, m, buf, m, buf, ops, HTTP_MAX_OPS, &nops,
+		v = http_rules_run(&bcp->rules, 0, m, buf, m, buf, ops, HTTP_RULE_OPS, &nops,
 				   &status);
 		if (v == HTTP_VERDICT_DENY) {
 			be->be.dreq++;
@@ -1089,9 +1095,9 @@ static int res_analyse(struct session *s)
 	}
 	tunnel = h1_msg_is_tunnel(m);
 	h->tr = (int)(loop_now() - h->t_sent);
-	v = http_rules_run(&bcp->rules, 1, NULL, NULL, m, buf, ops, HTTP_MAX_OPS, &nops, &status);
+	v = http_rules_run(&bcp->rules, 1, NULL, NULL, m, buf, ops, HTTP_RULE_OPS, &nops, &status);
 	if (v == HTTP_VERDICT_CONTINUE && fcp != bcp)
-		v = http_rules_run(&fcp->rules, 1, NULL, NULL, m, buf, ops, HTTP_MAX_OPS, &nops,
+		v = http_rules_run(&fcp->rules, 1, NULL, NULL, m, buf, ops, HTTP_RULE_OPS, &nops,
 				   &status);
 	if (v == HTTP_VERDICT_DENY) {
 		s->be->be.dresp++;

@@ -106,4 +106,7 @@ while [ "$(live_gens)" != 1 ]; do
 	sleep 0.1
 done
 [ "$(proxyd_children)" = 1 ] || fail "not exactly one proxyd process"
+# The generations' standard error goes to proxysv's.
+grep -q "AddressSanitizer\|LeakSanitizer\|runtime error:" "$T/sv.log" &&
+	fail "sanitizer report from a generation"
 echo "PASS"

@@ -1,15 +1,17 @@
 #!/bin/sh
 # HTTP errors and tunnels: 503 on a refused connect, 502 on a server that
-# closes without answering and on an invalid response,
-# 504 on a slow server, 408 on a slow client (timeout http-request), 400 on
-# request smuggling attempts (logged with the reason), 503 with no usable
-# server, and a WebSocket-style upgrade echoed through a tunnel (timeout
+# closes without answering and on an invalid response, 504 on a slow
+# server, 408 on a slow client (timeout http-request), 400 on request
+# smuggling attempts (logged with the reason), 500 on a rewrite that does
+# not fit, 503 with no usable server (with an errorfile), and a
+# WebSocket-style upgrade and a CONNECT echoed through tunnels (timeout
 # tunnel). Ports 24520-24539.
 . "$top_srcdir/tests/integration/http_lib.sh"
 command -v python3 >/dev/null || { echo "SKIP: python3 is needed"; exit 77; }
 
 P=24520
 start_httpback $((P + 10))
+BIG=$(awk 'BEGIN { for (i = 0; i < 1100; i++) printf "x" }')
 cat >"$T/proxyd.cfg" <<CFG
 global
     log stderr local0
@@ -22,12 +24,14 @@ defaults
     timeout client 10s
     timeout server 1s
     timeout http-request 1s
-    timeout tunnel 5s
+    timeout tunnel 2s
     retries 1
 frontend fe
     bind 127.0.0.1:$((P + 1))
     acl dead path_beg /dead
     acl none path_beg /none
+    acl big path_beg /big
+    http-request set-header X-Big $BIG if big
     use_backend dead if dead
     use_backend none if none
     default_backend hb
@@ -122,6 +126,10 @@ grep 'event=http_bad_request' "$T/proxyd.log" | grep -q 'reason="content-length 
 # head passes, the body is refused before the server answers, or after).
 grep -c 'PR-- ' "$T/proxyd.log" >/dev/null || fail "no PR-- log lines"
 
+# 5b. A rewrite that does not fit in tune.maxrewrite (1024): 500.
+[ "$(http_status "$U/big")" = 500 ] || fail "rewrite overflow: not 500"
+last_http_line '"GET /big ' | grep -q ' 500 ' || fail "500 log: $(last_http_line '"GET /big ')"
+
 # 6. No usable server: 503 (SC, <NOSRV>).
 [ "$(http_status "$U/none/x")" = 503 ] || fail "no server: not 503"
 last_http_line '/none/x' | grep -q 'none/<NOSRV>' || fail "no server log: $(last_http_line /none/x)"
@@ -151,6 +159,22 @@ echo "$out" | grep -q 'ping-through-the-tunnelsecond$' || fail "tunnel did not e
 wait_grep '"GET /ws HTTP/1.1"' "$T/proxyd.log" 30 || fail "no log line for the tunnel"
 last_http_line '/ws' | grep -q ' 101 ' || fail "tunnel log: $(last_http_line /ws)"
 
+# An idle tunnel ends after timeout tunnel (2 s), not timeout client (10 s).
+python3 - $((P + 1)) <<'PY' || fail "idle tunnel not closed by timeout tunnel"
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(8)
+s.sendall(b"GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+out = b""
+while b"\r\n\r\n" not in out:
+    out += s.recv(4096)
+t = time.time()
+while s.recv(4096):
+    pass
+dt = time.time() - t
+sys.exit(0 if 1.5 < dt < 4 else 1)
+PY
+
 # 7b. CONNECT: 200, then a tunnel too.
 out=$(printf 'CONNECT example.org:443 HTTP/1.1\r\nHost: example.org:443\r\n\r\nthrough-connect' |
 	python3 -c '
@@ -167,7 +191,5 @@ sys.stdout.write(out.decode())' $((P + 1)))
 echo "$out" | head -n 1 | grep -q '^HTTP/1.1 200' || fail "CONNECT: got '$out'"
 echo "$out" | grep -q 'through-connect$' || fail "CONNECT tunnel did not echo: '$out'"
 
-# 8. The error counters and response classes reach the stats... (see
-# http_reuse.sh for show stat).
 stop_proxyd
 echo "PASS"

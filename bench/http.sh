@@ -1,0 +1,188 @@
+#!/bin/sh
+# HTTP throughput, latency and CPU cost per request, side by side on one
+# machine: wrk -> proxyd (mode http) -> nginx, wrk -> HAProxy (mode http,
+# one thread, as proxyd) -> nginx, and wrk -> nginx directly. Interleaved
+# rounds (direct, proxyd, haproxy, then again), medians over the rounds,
+# for keep-alive clients and for one request per connection
+# ("Connection: close"). CPU per request is the proxy process's
+# utime+stime (/proc/PID/stat) over a run divided by the requests wrk made.
+#
+# Usage: http.sh [ROUNDS [SECONDS [CONNECTIONS]]]     (ports 24900-24909)
+# Environment: top_builddir (proxyd; build it without sanitizers for
+# meaningful figures), HAPROXY, NGINX, WRK.
+# Not part of `make check`: `make bench-http`.
+set -u
+: "${top_builddir:?top_builddir must be set}"
+ROUNDS=${1:-5}
+SECS=${2:-5}
+CONNS=${3:-50}
+PROXYD="$top_builddir/proxyd/proxyd"
+HAPROXY=${HAPROXY:-haproxy}
+NGINX=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
+WRK=${WRK:-wrk}
+PN=24900 PP=24901 PH=24902
+
+[ -x "$PROXYD" ] || { echo "http.sh: $PROXYD not built"; exit 1; }
+for b in "$NGINX" "$WRK" "$HAPROXY"; do
+	command -v "$b" >/dev/null || { echo "http.sh: $b is needed"; exit 77; }
+done
+if nm "$PROXYD" 2>/dev/null | grep -q __asan_init; then
+	echo "http.sh: warning: $PROXYD is built with sanitizers; figures are not meaningful"
+fi
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/bench-http.XXXXXX")
+chmod 755 "$T"
+PIDS=""
+cleanup() {
+	for p in $PIDS; do kill "$p" 2>/dev/null; done
+	sleep 0.3
+	for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	[ -n "${KEEP:-}" ] || rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+mkdir -p "$T/www" "$T/ngx"
+# A page the size of nginx's default index.html.
+awk 'BEGIN { for (i = 0; i < 612; i++) printf "%c", 97 + i % 26 }' >"$T/www/index.html"
+chmod 755 "$T/www"
+chmod 644 "$T/www/index.html"
+cat >"$T/nginx.conf" <<NGX
+worker_processes 1;
+error_log $T/nginx-error.log;
+pid $T/ngx/nginx.pid;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    keepalive_requests 1000000;
+    client_body_temp_path $T/ngx/cb;
+    proxy_temp_path $T/ngx/p;
+    fastcgi_temp_path $T/ngx/f;
+    uwsgi_temp_path $T/ngx/u;
+    scgi_temp_path $T/ngx/s;
+    server {
+        listen 127.0.0.1:$PN backlog=4096;
+        root $T/www;
+    }
+}
+NGX
+cat >"$T/proxyd.cfg" <<CFG
+global
+    maxconn 4000
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+    timeout http-request 10s
+listen bench
+    bind 127.0.0.1:$PP
+    server ngx 127.0.0.1:$PN
+CFG
+cat >"$T/haproxy.cfg" <<CFG
+global
+    maxconn 4000
+    nbthread 1
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+    timeout http-request 10s
+listen bench
+    bind 127.0.0.1:$PH
+    server ngx 127.0.0.1:$PN
+CFG
+
+"$NGINX" -c "$T/nginx.conf" -p "$T/ngx" -g 'daemon off;' 2>>"$T/nginx-error.log" &
+PIDS="$PIDS $!"
+"$PROXYD" -f "$T/proxyd.cfg" 2>"$T/proxyd.log" &
+PROXYD_PID=$!
+PIDS="$PIDS $PROXYD_PID"
+"$HAPROXY" -db -f "$T/haproxy.cfg" 2>"$T/haproxy.log" &
+HAPROXY_PID=$!
+PIDS="$PIDS $HAPROXY_PID"
+for port in $PN $PP $PH; do
+	i=0
+	until curl -s -o /dev/null "http://127.0.0.1:$port/index.html"; do
+		i=$((i + 1)); [ $i -lt 100 ] || { echo "http.sh: nothing on $port"; exit 1; }
+		sleep 0.1
+	done
+done
+
+# cpu_ticks PID: utime + stime in clock ticks.
+cpu_ticks() {
+	awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+HZ=$(getconf CLK_TCK)
+
+# to_us VALUE: wrk's "1.23ms" / "850.00us" / "1.01s" in microseconds.
+to_us() {
+	echo "$1" | awk '/us$/ { sub(/us$/, ""); print $1; next }
+		/ms$/ { sub(/ms$/, ""); print $1 * 1000; next }
+		/s$/ { sub(/s$/, ""); print $1 * 1000000; next } { print $1 }'
+}
+
+# run NAME PORT PID MODE: one wrk run; appends "rps p50 p99 cpu_us_per_req
+# errors" to $T/NAME.MODE.
+run() {
+	name=$1 port=$2 pid=$3 mode=$4
+	hdr=""
+	[ "$mode" = close ] && hdr="Connection: close"
+	c0=0
+	[ "$pid" != - ] && c0=$(cpu_ticks "$pid")
+	if [ -n "$hdr" ]; then
+		"$WRK" -t1 -c"$CONNS" -d"${SECS}s" --latency -H "$hdr" "http://127.0.0.1:$port/index.html" >"$T/wrk.out" 2>&1
+	else
+		"$WRK" -t1 -c"$CONNS" -d"${SECS}s" --latency "http://127.0.0.1:$port/index.html" >"$T/wrk.out" 2>&1
+	fi
+	c1=0
+	[ "$pid" != - ] && c1=$(cpu_ticks "$pid")
+	rps=$(awk '/^Requests\/sec:/ { print $2 }' "$T/wrk.out")
+	reqs=$(awk '/requests in/ { print $1 }' "$T/wrk.out")
+	p50=$(to_us "$(awk '$1 == "50%" { print $2 }' "$T/wrk.out")")
+	p99=$(to_us "$(awk '$1 == "99%" { print $2 }' "$T/wrk.out")")
+	errs=$(awk '/Socket errors/ { gsub(/,/, ""); print $4 + $6 + $8 + $10 } /Non-2xx/ { print $5 }' \
+		"$T/wrk.out" | paste -sd+ | bc 2>/dev/null)
+	cpu=$(awk -v a="$c0" -v b="$c1" -v hz="$HZ" -v n="$reqs" \
+		'BEGIN { if (n > 0 && b > a) printf "%.2f", (b - a) * 1000000 / hz / n; else print "-" }')
+	echo "$rps $p50 $p99 $cpu ${errs:-0}" >>"$T/$name.$mode"
+}
+
+# median FILE COLUMN
+median() {
+	awk -v c="$2" '$c != "-" { print $c }' "$1" | sort -g |
+		awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2];
+			else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+echo "http.sh: $ROUNDS rounds of ${SECS}s, $CONNS connections, 612-byte page"
+for mode in keepalive close; do
+	r=1
+	while [ $r -le "$ROUNDS" ]; do
+		run direct $PN - $mode
+		run proxyd $PP $PROXYD_PID $mode
+		run haproxy $PH $HAPROXY_PID $mode
+		r=$((r + 1))
+	done
+done
+
+ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }'
+}
+for mode in keepalive close; do
+	echo
+	echo "== $mode (medians) =="
+	printf '%-8s %10s %9s %9s %12s %7s\n' target req/s p50_us p99_us cpu_us/req errors
+	for name in direct proxyd haproxy; do
+		f=$T/$name.$mode
+		printf '%-8s %10s %9s %9s %12s %7s\n' $name "$(median "$f" 1)" "$(median "$f" 2)" \
+			"$(median "$f" 3)" "$(median "$f" 4)" "$(awk '{ s += $5 } END { print s + 0 }' "$f")"
+	done
+	pr=$(median "$T/proxyd.$mode" 1) hr=$(median "$T/haproxy.$mode" 1)
+	p9=$(median "$T/proxyd.$mode" 3) h9=$(median "$T/haproxy.$mode" 3)
+	pc=$(median "$T/proxyd.$mode" 4) hc=$(median "$T/haproxy.$mode" 4)
+	echo "ratios proxyd/haproxy: req/s $(ratio "$pr" "$hr") (target >= 1.00)," \
+		"p99 $(ratio "$p9" "$h9") (<= 1.00), cpu/req $(ratio "$pc" "$hc") (<= 1.00)"
+done
