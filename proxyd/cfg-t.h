@@ -81,6 +81,7 @@ struct cfg_log {
 	int facility;           /* 0..23 as syslog(3) numbers them (local0 = 16); -1 when not
 				 * given (allowed for stderr/stdout only) */
 	int level;              /* highest severity sent, 0 (emerg) .. 7 (debug); 7 when not given */
+	int json;               /* `format json`: one JSON object per line (other formats: text) */
 	struct cfg_loc loc;
 };
 
@@ -111,6 +112,12 @@ struct cfg_global {
 	char *group;
 	char *chroot;
 	char *pidfile;
+	/* `stats prometheus ADDR:PORT`: the metrics endpoint; prom_text is
+	 * NULL when not configured. */
+	char *prom_text;
+	struct sockaddr_storage prom_addr;
+	socklen_t prom_addrlen;
+	struct cfg_loc prom_loc;
 	struct cfg_loc loc;             /* the `global` line (line 0 when absent) */
 	struct cfg_loc maxconn_loc;
 	struct cfg_loc hard_stop_after_loc;

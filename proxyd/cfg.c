@@ -543,7 +543,7 @@ static int name_index(const char *const *names, size_t n, const char *s)
 static int parse_log(struct parser *p, char **args, int nargs, struct cfg_log **logs, size_t *nlogs)
 {
 	static const char *const formats[] = {
-		"iso", "local", "priority", "raw", "rfc3164", "rfc5424", "short", "timed",
+		"iso", "json", "local", "priority", "raw", "rfc3164", "rfc5424", "short", "timed",
 	};
 	struct cfg_log l;
 	const char *target;
@@ -617,6 +617,7 @@ static int parse_log(struct parser *p, char **args, int nargs, struct cfg_log **
 				perr(p, "log", "'%s': unknown format", args[i + 1]);
 				return -1;
 			}
+			l.json = !strcmp(args[i + 1], "json");
 			i += 2;
 		} else {
 			break;
@@ -748,13 +749,45 @@ static int g_pidfile(struct parser *p, char **args, int nargs, int neg)
 	return set_string(p, args, nargs, &p->c->global.pidfile, "pidfile <path>");
 }
 
+/* stats prometheus <addr:port>: one metrics endpoint. */
+static int g_stats_prometheus(struct parser *p, char **args, int nargs)
+{
+	struct cfg_global *g = &p->c->global;
+	char err[256];
+	unsigned lo, hi;
+
+	if (nargs != 3) {
+		perr(p, "stats prometheus", "%s (usage: stats prometheus <addr:port>)",
+		     nargs < 3 ? "missing address" : "too many arguments");
+		return -1;
+	}
+	if (g->prom_text) {
+		perr(p, "stats prometheus", "given twice (first at line %d)", g->prom_loc.line);
+		return -1;
+	}
+	if (cfg_parse_addr(args[2], CFG_ADDR_BIND, &g->prom_addr, &g->prom_addrlen, &lo, &hi,
+			   err, sizeof(err)) == -1) {
+		perr(p, "stats prometheus", "%s", err);
+		return -1;
+	}
+	g->prom_text = pstrdup(p, args[2]);
+	if (!g->prom_text)
+		return -1;
+	g->prom_loc = here(p);
+	return 0;
+}
+
 /* stats socket <path> [mode M] [level L] [expose-fd listeners]
- * stats timeout <time> */
+ * stats timeout <time>
+ * stats prometheus <addr:port> */
 static int g_stats(struct parser *p, char **args, int nargs, int neg)
 {
 	struct cfg_global *g = &p->c->global;
 	struct cfg_stats_socket s, *e;
 	int i;
+
+	if (nargs >= 2 && !strcmp(args[1], "prometheus"))
+		return g_stats_prometheus(p, args, nargs);
 
 	if (nargs >= 2 && !strcmp(args[1], "timeout")) {
 		if (nargs != 3) {
@@ -2440,6 +2473,7 @@ void cfg_free(struct cfg *c)
 	free(c->global.group);
 	free(c->global.chroot);
 	free(c->global.pidfile);
+	free(c->global.prom_text);
 	free(c->path);
 	cfg_init(c);
 }

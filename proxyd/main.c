@@ -17,6 +17,7 @@
 #include "proxyd/check.h"
 #include "proxyd/listener.h"
 #include "proxyd/loop.h"
+#include "proxyd/metrics.h"
 #include "proxyd/plog.h"
 #include "proxyd/proxy.h"
 #include "proxyd/session-state.h"
@@ -222,6 +223,7 @@ static void sig_graceful(int signo, void *arg)
 	plog_event(PLOG_NOTICE, "event=graceful_stop signal=SIGUSR1 sessions=%u", session_count());
 	listener_close_all();
 	stats_close_listeners();
+	metrics_close_listener();
 	if (listener_sd_notify("STOPPING=1") == -1)
 		log_warn("event=sd_notify msg=STOPPING=1");
 	if (M.hard_stop_after) {
@@ -322,6 +324,8 @@ int main(int argc, char **argv)
 		fatalx("event=listener_setup error=\"%s\"", err);
 	if (stats_start(&M.cfg, err, sizeof(err)) == -1)
 		fatalx("event=stats_start error=\"%s\"", err);
+	if (metrics_start(&M.cfg, err, sizeof(err)) == -1)
+		fatalx("event=metrics_start error=\"%s\"", err);
 	write_pidfile();
 	drop_privileges();
 	if (check_start_all() == -1)
@@ -352,6 +356,7 @@ int main(int argc, char **argv)
 	session_kill_all(SESS_WHY_STOP);
 	check_stop_all();
 	stats_stop();
+	metrics_stop();
 	plog_event(PLOG_NOTICE, "event=exit pid=%ld", (long)getpid());
 	listener_free_all();
 	session_layer_free();

@@ -15,18 +15,22 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/sbuf.h"
 #include "proxyd/loop.h"
+#include "proxyd/plog-json.h"
 #include "proxyd/plog.h"
 #include "proxyd/proxy.h"
 #include "proxyd/session-state.h"
 
 #define PLOG_LINE 1024
+#define PLOG_SEND_MAX 4096      /* a syslog datagram's message, JSON lines included */
 
 struct plog_target {
 	enum cfg_log_kind kind;
 	int fd;                 /* -1 for stderr (fd 2 is used) or when not open */
 	int facility;
 	int level;
+	int json;               /* `format json` */
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	uint64_t next_retry;    /* loop_now() before which a failed connect is not retried */
@@ -94,6 +98,7 @@ static int targets_add(const struct cfg_log *l, char *err, size_t errlen)
 	t->fd = -1;
 	t->facility = l->facility < 0 ? 1 : l->facility;
 	t->level = l->level;
+	t->json = l->json;
 	memcpy(&t->addr, &l->addr, sizeof(t->addr));
 	t->addrlen = l->addrlen;
 	/* A syslog daemon that is not running yet is not fatal: lines are
@@ -207,7 +212,7 @@ static const char *plog_syslog_date(void)
 /* Sends one line (no newline) to t; dropped when t cannot take it now. */
 static void target_send(struct plog_target *t, int severity, const char *line, size_t len)
 {
-	char buf[PLOG_LINE + 64];
+	char buf[PLOG_SEND_MAX + 64];
 	struct iovec iov[2];
 	int n;
 
@@ -293,20 +298,83 @@ size_t plog_format_session(const struct session *s, uint64_t now, unsigned actco
 	return (size_t)n < len ? (size_t)n : len - 1;
 }
 
+/* Fills the fields tcplog and httplog share. */
+static void rec_fill(struct plog_rec *r, const struct session *s, char *ip, size_t iplen,
+		     const char *term)
+{
+	memset(r, 0, sizeof(*r));
+	fmt_addr(&s->cli_addr, ip, iplen, &r->client_port);
+	r->pid = (long)getpid();
+	r->client_ip = ip;
+	r->frontend = s->fe ? s->fe->name : "-";
+	r->backend = s->be ? s->be->name : r->frontend;
+	r->server = s->srv ? s->srv->name : NULL;
+	r->queue_ms = s->tw;
+	r->connect_ms = s->tc;
+	r->termination_state = term;
+	r->actconn = proxy_info.curconn;
+	r->feconn = s->fe ? s->fe->fe.scur : 0;
+	r->beconn = s->be ? s->be->be.scur : 0;
+	r->srv_conn = s->srv ? s->srv->c.scur : 0;
+	r->retries = s->retries;
+	r->redispatched = s->redispatched != 0;
+	r->srv_queue = s->srv_queue_pos;
+	r->backend_queue = s->be_queue_pos;
+}
+
+static int targets_want_json(const struct plog_px *pp)
+{
+	unsigned i;
+
+	for (i = 0; i < pp->n; i++)
+		if (P.targets[pp->idx[i]].json)
+			return 1;
+	return 0;
+}
+
+/* Sends the text line to text targets and the JSON one to JSON targets. */
+static void targets_send(const struct plog_px *pp, int severity, const char *line, size_t n,
+			 struct sbuf *js)
+{
+	unsigned i;
+
+	for (i = 0; i < pp->n; i++) {
+		struct plog_target *t = &P.targets[pp->idx[i]];
+
+		if (t->json)
+			target_send(t, severity, sb_cstr(js), js->len);
+		else
+			target_send(t, severity, line, n);
+	}
+}
+
 void plog_session(const struct session *s)
 {
 	const struct plog_px *pp = plog_px_of(s->fe);
 	char line[PLOG_LINE];
+	struct sbuf js;
 	size_t n;
-	unsigned i;
 
 	if (!pp || pp->n == 0)
 		return;
 	if ((s->fe->options & CFG_OPT_DONTLOGNULL) && s->req.bytes == 0)
 		return;
 	n = plog_format_session(s, loop_now(), proxy_info.curconn, line, sizeof(line));
-	for (i = 0; i < pp->n; i++)
-		target_send(&P.targets[pp->idx[i]], PLOG_INFO, line, n);
+	sb_init(&js);
+	if (targets_want_json(pp)) {
+		struct plog_rec r;
+		char ip[INET6_ADDRSTRLEN], term[3];
+		uint64_t now = loop_now();
+
+		session_term_str(s, term);
+		rec_fill(&r, s, ip, sizeof(ip), term);
+		r.ts_ms = s->t_accept_real;
+		r.total_ms = now >= s->t_accept ? (long)(now - s->t_accept) : 0;
+		r.bytes_read = s->res.bytes;
+		plog_json_record(&js, &r);
+	}
+	targets_send(pp, PLOG_INFO, line, n, &js);
+	sb_free(&js);
 }
 
 size_t plog_format_http(const struct session *s, uint64_t now, unsigned actconn,
@@ -360,21 +428,42 @@ void plog_http(const struct session *s)
 {
 	const struct plog_px *pp = plog_px_of(s->fe);
 	char line[PLOG_LINE];
+	struct sbuf js;
 	size_t n;
-	unsigned i;
 
 	if (!pp || pp->n == 0)
 		return;
 	if ((s->fe->options & CFG_OPT_DONTLOGNULL) && s->req.bytes == s->http.req_bytes0)
 		return;
 	n = plog_format_http(s, loop_now(), proxy_info.curconn, line, sizeof(line));
-	for (i = 0; i < pp->n; i++)
-		target_send(&P.targets[pp->idx[i]], PLOG_INFO, line, n);
+	sb_init(&js);
+	if (targets_want_json(pp)) {
+		const struct sess_http *h = &s->http;
+		struct plog_rec r;
+		char ip[INET6_ADDRSTRLEN], term[3];
+		uint64_t now = loop_now();
+
+		session_term_str(s, term);
+		rec_fill(&r, s, ip, sizeof(ip), term);
+		r.http = 1;
+		r.ts_ms = h->t_rq_real;
+		r.request_ms = h->t_head ? (long)(h->t_head - h->t_rq) : -1;
+		r.response_ms = h->tr;
+		r.total_ms = now >= h->t_rq ? (long)(now - h->t_rq) : 0;
+		r.status = h->status ? (int)h->status : -1;
+		r.bytes_read = (h->flags & HTTP_F_ERRSENT) ? h->err_bytes
+							   : s->res.bytes - h->res_bytes0;
+		r.request = h->rline[0] ? h->rline : NULL;
+		plog_json_record(&js, &r);
+	}
+	targets_send(pp, PLOG_INFO, line, n, &js);
+	sb_free(&js);
 }
 
 void plog_event(int severity, const char *fmt, ...)
 {
 	char line[PLOG_LINE];
+	struct sbuf js;
 	va_list ap;
 	int n;
 	unsigned i;
@@ -395,6 +484,15 @@ void plog_event(int severity, const char *fmt, ...)
 			log_debug("%s", line);
 		return;
 	}
-	for (i = 0; i < P.nglobal; i++)
-		target_send(&P.targets[i], severity, line, (size_t)n);
+	sb_init(&js);
+	for (i = 0; i < P.nglobal; i++) {
+		if (!P.targets[i].json) {
+			target_send(&P.targets[i], severity, line, (size_t)n);
+			continue;
+		}
+		if (js.len == 0)
+			plog_json_event(&js, loop_now_real(), (long)getpid(), severity, line);
+		target_send(&P.targets[i], severity, sb_cstr(&js), js.len);
+	}
+	sb_free(&js);
 }

@@ -409,7 +409,7 @@ static void srv_status_text(const struct server *srv, char *buf, size_t len)
 	}
 }
 
-static const char *chk_status_name(enum chk_status st)
+const char *stats_check_status_name(enum chk_status st)
 {
 	switch (st) {
 	case CHK_STATUS_UNKNOWN:
@@ -485,7 +485,7 @@ void stats_csv_server(struct sbuf *out, const struct server *srv, uint64_t now)
 					    (srv->op == SRV_OP_DOWN ? now - srv->down_since : 0)) / 1000);
 		if (chk->status != CHK_STATUS_INI && chk->status != CHK_STATUS_UNKNOWN) {
 			snprintf(buf, sizeof(buf), "%s%s", chk->running ? "* " : "",
-				 chk_status_name(chk->status));
+				 stats_check_status_name(chk->status));
 			put_s(&l, STAT_F_CHECK_STATUS, buf);
 			put_u(&l, STAT_F_CHECK_DURATION, chk->duration);
 			put_s(&l, STAT_F_LAST_CHK, chk->info);

@@ -38,6 +38,9 @@ void stats_csv_frontend(struct sbuf *out, const struct proxy *px, uint64_t now);
 void stats_csv_backend(struct sbuf *out, const struct proxy *px, uint64_t now);
 void stats_csv_server(struct sbuf *out, const struct server *srv, uint64_t now);
 
+/* HAProxy's short name of a check status: "L4OK", "L4CON", "INI", ... */
+const char *stats_check_status_name(enum chk_status st);
+
 /* Column table (name, description), index = enum stat_field. */
 extern const struct stat_col stat_cols[STAT_F_COUNT];
 

@@ -4,7 +4,8 @@
 set -eu
 pkgs="build-essential autoconf automake pkg-config
 libmnl-dev libnl-3-dev libnl-route-3-dev libncurses-dev libsqlite3-dev libcmocka-dev
-iproute2 iptables procps psmisc socat curl tmux wrk haproxy nginx-light python3"
+iproute2 iptables procps psmisc socat curl tmux wrk haproxy nginx-light python3
+prometheus"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
