@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/util.h"
 #include "tui/draw.h"
 #include "tui/fmt.h"
 #include "tui/model.h"
@@ -117,30 +118,6 @@ int tv_put(struct tv_grid *g, int x, int y, const char *s, unsigned attr, int ma
 	return n;
 }
 
-static size_t tv_u8enc(uint32_t cp, char *o)
-{
-	if (cp < 0x80) {
-		o[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		o[0] = (char)(0xc0 | (cp >> 6));
-		o[1] = (char)(0x80 | (cp & 0x3f));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		o[0] = (char)(0xe0 | (cp >> 12));
-		o[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		o[2] = (char)(0x80 | (cp & 0x3f));
-		return 3;
-	}
-	o[0] = (char)(0xf0 | (cp >> 18));
-	o[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-	o[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-	o[3] = (char)(0x80 | (cp & 0x3f));
-	return 4;
-}
-
 void tv_grid_text(const struct tv_grid *g, struct sbuf *out)
 {
 	char u[4];
@@ -151,7 +128,7 @@ void tv_grid_text(const struct tv_grid *g, struct sbuf *out)
 		while (end > 0 && g->c[y * g->w + end - 1].ch == ' ')
 			end--;
 		for (x = 0; x < end; x++)
-			sb_putn(out, u, tv_u8enc(g->c[y * g->w + x].ch, u));
+			sb_putn(out, u, util_utf8_encode(g->c[y * g->w + x].ch, u));
 		sb_putc(out, '\n');
 	}
 }

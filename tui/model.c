@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/jsonparse.h"
+#include "common/util.h"
 #include "tui/model.h"
 
 static const char *const tm_state_names[TM_NSTATES] = {
@@ -53,22 +54,7 @@ void tm_model_clear(struct tm_model *m)
 
 int tm_grow(void **p, size_t *cap, size_t need, size_t sz)
 {
-	size_t ncap;
-	void *np;
-
-	if (need <= *cap)
-		return 0;
-	ncap = *cap ? *cap : 16;
-	while (ncap < need)
-		ncap *= 2;
-	np = realloc(*p, ncap * sz);
-	if (!np) {
-		errno = ENOMEM;
-		return -1;
-	}
-	*p = np;
-	*cap = ncap;
-	return 0;
+	return util_grow(p, cap, need, sz);
 }
 
 int tm_state_index(const char *name)
@@ -110,6 +96,26 @@ float tm_hist_get(const struct tm_hist *h, size_t i)
 	return h->v[(start + i) % TM_HIST];
 }
 
+void tm_hist_prepend(struct tm_hist *h, const float *v, size_t n)
+{
+	struct tm_hist old = *h;
+	size_t i;
+
+	/* only the newest TM_HIST of the whole fit: skip what would fall out */
+	if (n + old.n > TM_HIST) {
+		size_t drop = n + old.n - TM_HIST;
+
+		v += drop < n ? drop : n;
+		n -= drop < n ? drop : n;
+	}
+	h->n = 0;
+	h->head = 0;
+	for (i = 0; i < n; i++)
+		tm_hist_push(h, v[i]);
+	for (i = 0; i < old.n; i++)
+		tm_hist_push(h, tm_hist_get(&old, i));
+}
+
 size_t tm_model_alive(const struct tm_model *m)
 {
 	size_t i, n = 0;
@@ -143,6 +149,16 @@ int64_t tm_model_sessions(const struct tm_model *m)
 static int tm_listener_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct tm_listener *)a)->addr, ((const struct tm_listener *)b)->addr);
+}
+
+struct tm_listener *tm_listener_find(const struct tm_model *m, const char *addr)
+{
+	struct tm_listener key;
+
+	if (!m->nlisteners || snprintf(key.addr, sizeof(key.addr), "%s", addr) >=
+	    (int)sizeof(key.addr))
+		return NULL;
+	return bsearch(&key, m->listeners, m->nlisteners, sizeof(key), tm_listener_cmp);
 }
 
 static int tm_port_cmp(const void *a, const void *b)

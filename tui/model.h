@@ -37,6 +37,14 @@ void tm_hist_push(struct tm_hist *h, float v);
 /* Value i, 0 being the oldest held (i < h->n). */
 float tm_hist_get(const struct tm_hist *h, size_t i);
 
+/* Puts n older values (oldest first) before those h holds; of the whole,
+ * the newest TM_HIST are kept. Fills history from the store. */
+void tm_hist_prepend(struct tm_hist *h, const float *v, size_t n);
+
+/* The listener on addr (m's listeners are sorted, see tm_model_finish), or
+ * NULL. */
+struct tm_listener *tm_listener_find(const struct tm_model *m, const char *addr);
+
 /* Counts of alive generations / open incidents / sessions of all gens. */
 size_t tm_model_alive(const struct tm_model *m);
 size_t tm_model_open_incidents(const struct tm_model *m);

@@ -20,6 +20,7 @@
 #include "common/clock.h"
 #include "common/jsonparse.h"
 #include "common/sbuf.h"
+#include "common/util.h"
 #include "probes/netns.h"
 #include "probes/snapshot.h"
 #include "supervisor/detect.h"
@@ -37,6 +38,7 @@
 #define PT_DB_EVERY_MS 5000
 #define PT_DB_RECENT_MS (24 * 3600 * 1000LL)
 #define PT_DB_LIMIT 50
+#define PT_PREFILL_MS (2LL * TM_HIST * PT_DEFAULT_DELAY)
 #define PT_REQ_TIMEOUT_MS 5000
 #define PT_ONCE_TIMEOUT_MS 5000
 #define PT_PROBE_DUTY 10      /* standalone: probe interval >= 10x its cost */
@@ -83,6 +85,7 @@ struct pt {
 	struct tm_incident *dbinc;  /* recent incidents from the store */
 	size_t ndbinc, cap_dbinc;
 	uint64_t next_db_ms;
+	int prefilled;         /* listener history taken from the store */
 	/* standalone */
 	struct snap_probe probe;
 	struct snap_opts so;
@@ -252,10 +255,95 @@ static void pt_db_merge(struct pt *pt, struct tm_model *m)
 }
 
 /* ---- data sources ---- */
+/* History before proxytop started: the store's accept_queue samples of
+ * each listener (subject "tcp:ADDR", proxyd-incidents(5)), one value per
+ * sample as the live ticks give one per tick. */
+struct pt_prefill {
+	const struct tm_model *m;
+	float *v;          /* TM_HIST - 1 per listener, a ring each */
+	uint32_t *n;       /* samples seen per listener */
+	int64_t until_ms;
+};
+
+static int pt_prefill_cb(const struct store_sample *smp, void *arg)
+{
+	struct pt_prefill *p = arg;
+	const struct tm_listener *l;
+	size_t i;
+
+	if (strncmp(smp->subject, "tcp:", 4) != 0 || smp->t_ms >= p->until_ms)
+		return 0;
+	l = tm_listener_find(p->m, smp->subject + 4);
+	if (!l)
+		return 0;
+	i = (size_t)(l - p->m->listeners);
+	p->v[i * (TM_HIST - 1) + p->n[i] % (TM_HIST - 1)] = (float)smp->value;
+	p->n[i]++;
+	return 0;
+}
+
+/* Once, on the first model: what the store holds of the last minutes goes
+ * before the live values. A failure only costs the history. */
+static void pt_db_prefill(struct pt *pt, struct tm_model *m)
+{
+	struct store_sample_filter f = { 0 };
+	struct pt_prefill p = { 0 };
+	float tmp[TM_HIST - 1];
+	char err[256];
+	size_t i, k, n;
+
+	if (!pt->a.db || pt->prefilled || !m->nlisteners)
+		return;
+	pt->prefilled = 1;
+	if (!pt->st) {
+		pt->st = store_open(pt->a.db, STORE_RDONLY, NULL, err, sizeof(err));
+		if (!pt->st) {
+			snprintf(pt->note, sizeof(pt->note), "--db: %s", err);
+			return;
+		}
+	}
+	p.m = m;
+	p.until_ms = m->t_ms;
+	p.v = calloc(m->nlisteners * (TM_HIST - 1), sizeof(*p.v));
+	p.n = calloc(m->nlisteners, sizeof(*p.n));
+	if (!p.v || !p.n)
+		goto out;
+	f.metric = "accept_queue";
+	f.since_ms = m->t_ms - PT_PREFILL_MS;
+	f.until_ms = m->t_ms;
+	if (store_samples_query(pt->st, &f, pt_prefill_cb, &p) == -1) {
+		snprintf(pt->note, sizeof(pt->note), "--db: samples query failed: %s",
+			 strerror(errno));
+		goto out;
+	}
+	for (i = 0; i < m->nlisteners; i++) {
+		n = p.n[i] < TM_HIST - 1 ? p.n[i] : TM_HIST - 1;
+		for (k = 0; k < n; k++)
+			tmp[k] = p.v[i * (TM_HIST - 1) + (p.n[i] - n + k) % (TM_HIST - 1)];
+		tm_hist_prepend(&m->listeners[i].hist, tmp, n);
+	}
+out:
+	free(p.n);
+	free(p.v);
+}
+
 
 static struct tm_model *pt_shown(struct pt *pt)
 {
 	return &pt->model[pt->cur];
+}
+
+/* The model just built (the one not shown) becomes the shown one, with the
+ * store's history and incidents added. */
+static void pt_model_take(struct pt *pt, uint64_t now_mono)
+{
+	struct tm_model *next = &pt->model[!pt->cur];
+
+	next->rx_mono_ms = now_mono;
+	pt->note[0] = '\0';
+	pt_db_prefill(pt, next);
+	pt_db_merge(pt, next);
+	pt->cur = !pt->cur;
 }
 
 /* Takes the lines waiting on the watch connection; the last good one
@@ -276,10 +364,7 @@ static int pt_watch_lines(struct pt *pt, uint64_t now_mono)
 			snprintf(pt->note, sizeof(pt->note), "bad line from proxysv: %s", err);
 			continue;
 		}
-		next->rx_mono_ms = now_mono;
-		pt_db_merge(pt, next);
-		pt->cur = !pt->cur;
-		pt->note[0] = '\0';
+		pt_model_take(pt, now_mono);
 		changed = 1;
 	}
 	return changed;
@@ -337,10 +422,7 @@ static int pt_standalone_take(struct pt *pt, uint64_t now_mono)
 		snprintf(pt->note, sizeof(pt->note), "out of memory");
 		goto out;
 	}
-	next->rx_mono_ms = now_mono;
-	pt_db_merge(pt, next);
-	pt->cur = !pt->cur;
-	pt->note[0] = '\0';
+	pt_model_take(pt, now_mono);
 	rc = 0;
 out:
 	finding_list_free(&fl);
@@ -418,31 +500,6 @@ static void pt_frame(struct pt *pt, struct tv_frame *f, uint64_t now_mono)
 		f->note = "connecting";
 }
 
-static void pt_sleep_ms(uint32_t ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000u, .tv_nsec = (long)(ms % 1000u) * 1000000L };
-
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
-
-static int pt_write_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		w = write(fd, p, n);
-		if (w == -1) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static int pt_once(struct pt *pt)
 {
 	struct tu_state u;
@@ -463,7 +520,7 @@ static int pt_once(struct pt *pt)
 			fprintf(stderr, "proxytop: %s\n", pt->note);
 			goto out;
 		}
-		pt_sleep_ms(pt->a.delay_ms);
+		util_sleep_ms(pt->a.delay_ms);
 		if (pt_standalone_take(pt, clock_mono_ms()) == -1) {
 			fprintf(stderr, "proxytop: %s\n", pt->note);
 			goto out;
@@ -497,7 +554,7 @@ static int pt_once(struct pt *pt)
 	pt_frame(pt, &f, clock_mono_ms());
 	f.connected = 1;
 	if (tv_render_text(&out, &f, &u, pt->a.panel, width) == -1 ||
-	    pt_write_all(STDOUT_FILENO, sb_cstr(&out), out.len) == -1) {
+	    util_write_all(STDOUT_FILENO, sb_cstr(&out), out.len) == -1) {
 		fprintf(stderr, "proxytop: output: %s\n", strerror(errno));
 		goto out;
 	}

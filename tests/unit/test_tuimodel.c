@@ -141,6 +141,49 @@ static void test_model_history_and_rates(void **state)
 	assert_false(f->m[1].have_store);
 }
 
+/* Store history goes before the live values; the ring keeps the newest. */
+static void test_hist_prepend(void **state)
+{
+	struct fx *f = *state;
+	struct tm_listener *l;
+	float old[TM_HIST + 10];
+	size_t i;
+
+	assert_int_equal(load(f, 0, NULL, line1), 0);
+	assert_null(tm_listener_find(&f->m[0], "127.0.0.1:9999"));
+	assert_null(tm_listener_find(&f->m[0], "127.0.0.1:808"));
+	l = tm_listener_find(&f->m[0], "127.0.0.1:8080");
+	assert_non_null(l);
+	assert_string_equal(l->addr, "127.0.0.1:8080");
+	assert_non_null(tm_listener_find(&f->m[0], "0.0.0.0:443"));
+	assert_int_equal(l->hist.n, 1);
+	for (i = 0; i < 3; i++)
+		old[i] = (float)(i + 1);
+	tm_hist_prepend(&l->hist, old, 3);
+	assert_int_equal(l->hist.n, 4);
+	assert_true(tm_hist_get(&l->hist, 0) == 1.0f);
+	assert_true(tm_hist_get(&l->hist, 2) == 3.0f);
+	assert_true(tm_hist_get(&l->hist, 3) == 5.0f);  /* the live value, last */
+	/* the live one carries over to the next tick, after the store's */
+	assert_int_equal(load(f, 1, &f->m[0], line2), 0);
+	l = tm_listener_find(&f->m[1], "127.0.0.1:8080");
+	assert_int_equal(l->hist.n, 5);
+	assert_true(tm_hist_get(&l->hist, 0) == 1.0f);
+	assert_true(tm_hist_get(&l->hist, 4) == 9.0f);
+	/* more than fits: the oldest fall out, the newest stay */
+	for (i = 0; i < TM_HIST + 10; i++)
+		old[i] = (float)(100 + i);
+	tm_hist_prepend(&l->hist, old, TM_HIST + 10);
+	assert_int_equal(l->hist.n, TM_HIST);
+	assert_true(tm_hist_get(&l->hist, TM_HIST - 1) == 9.0f);
+	assert_true(tm_hist_get(&l->hist, TM_HIST - 6) == (float)(100 + TM_HIST + 9));
+	assert_true(tm_hist_get(&l->hist, 0) == (float)(100 + 15));
+	/* nothing to add changes nothing */
+	tm_hist_prepend(&l->hist, old, 0);
+	assert_int_equal(l->hist.n, TM_HIST);
+	assert_true(tm_hist_get(&l->hist, TM_HIST - 1) == 9.0f);
+}
+
 static void test_model_malformed_lines(void **state)
 {
 	static const char *const bad[] = {
@@ -375,6 +418,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_model_from_json_full, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_model_history_and_rates, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_hist_prepend, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_model_malformed_lines, fx_setup, fx_teardown),
 		cmocka_unit_test(test_linebuf_partial_lines),
 		cmocka_unit_test_setup_teardown(test_rows_sort_and_filter, fx_setup, fx_teardown),
