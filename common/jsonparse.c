@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/jsonparse.h"
+#include "common/util.h"
 
 struct jp_state {
 	struct jp_doc *d;
@@ -460,30 +461,6 @@ int jp_bool(const struct jp_doc *d, int i, int *out)
 	return 0;
 }
 
-static size_t jp_utf8(unsigned cp, char *o)
-{
-	if (cp < 0x80) {
-		o[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		o[0] = (char)(0xc0 | (cp >> 6));
-		o[1] = (char)(0x80 | (cp & 0x3f));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		o[0] = (char)(0xe0 | (cp >> 12));
-		o[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		o[2] = (char)(0x80 | (cp & 0x3f));
-		return 3;
-	}
-	o[0] = (char)(0xf0 | (cp >> 18));
-	o[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-	o[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-	o[3] = (char)(0x80 | (cp & 0x3f));
-	return 4;
-}
-
 int jp_str(const struct jp_doc *d, int i, char *buf, size_t buflen)
 {
 	const char *p, *end;
@@ -526,7 +503,7 @@ int jp_str(const struct jp_doc *d, int i, char *buf, size_t buflen)
 				} else if (cp >= 0xd800 && cp < 0xe000) {
 					cp = 0xfffd; /* lone surrogate */
 				}
-				n = jp_utf8(cp, tmp);
+				n = util_utf8_encode(cp, tmp);
 				break;
 			default: tmp[0] = e; n = 1; break;
 			}

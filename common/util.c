@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -15,9 +16,16 @@ int util_write_all(int fd, const void *p, size_t n)
 	while (n > 0) {
 		w = write(fd, c, n);
 		if (w == -1) {
-			if (errno == EINTR || errno == EAGAIN)
+			struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+
+			if (errno == EINTR)
 				continue;
-			return -1;
+			if (errno != EAGAIN)
+				return -1;
+			/* A non-blocking fd: wait until it drains instead of spinning. */
+			if (poll(&pfd, 1, -1) == -1 && errno != EINTR)
+				return -1;
+			continue;
 		}
 		c += w;
 		n -= (size_t)w;

@@ -6,8 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Writes all n bytes, retrying on EINTR, EAGAIN and partial writes (a
- * non-blocking fd is polled by retrying). 0, or -1 with errno. */
+/* Writes all n bytes, retrying on EINTR and partial writes; on EAGAIN
+ * (a non-blocking fd) it waits in poll(2) for room. 0, or -1 with errno. */
 int util_write_all(int fd, const void *p, size_t n);
 
 /* Sleeps ms milliseconds, resuming after signals. */

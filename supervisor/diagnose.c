@@ -13,6 +13,7 @@
 #include "common/clock.h"
 #include "common/json.h"
 #include "common/sbuf.h"
+#include "common/util.h"
 #include "probes/kernel.h"
 #include "probes/netns.h"
 #include "probes/snapshot.h"
@@ -515,31 +516,6 @@ static int diag_take_listeners(struct snap_probe *p, const struct snap_opts *o,
 	return 0;
 }
 
-static void diag_sleep_ms(uint32_t ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000u, .tv_nsec = (long)(ms % 1000u) * 1000000L };
-
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		w = write(fd, p, n);
-		if (w == -1) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int diagnose_main(int argc, char **argv)
 {
 	struct diag_args a;
@@ -592,7 +568,7 @@ int diagnose_main(int argc, char **argv)
 		goto out;
 	}
 	t2 = clock_mono_us();
-	diag_sleep_ms(a.interval_ms);
+	util_sleep_ms(a.interval_ms);
 	t3 = clock_mono_us();
 	if (snapshot_take(&probe, &so, &snap[1], err, sizeof(err)) == -1) {
 		fprintf(stderr, "proxyctl diagnose: snapshot: %s\n", err);
@@ -646,7 +622,7 @@ int diagnose_main(int argc, char **argv)
 		fprintf(stderr, "proxyctl diagnose: %s\n", strerror(out.err));
 		goto out;
 	}
-	if (write_all(STDOUT_FILENO, sb_cstr(&out), out.len) == -1) {
+	if (util_write_all(STDOUT_FILENO, sb_cstr(&out), out.len) == -1) {
 		fprintf(stderr, "proxyctl diagnose: stdout: %s\n", strerror(errno));
 		goto out;
 	}
