@@ -66,6 +66,26 @@ struct detect_opts {
 	uint32_t backlog_pct;      /* queue >= this % of backlog is "near" (default 80) */
 	uint32_t half_close_min;   /* report half-closed counts from this many (default 10) */
 	uint32_t half_close_age_ms;/* ... or any older than this idle age (default 60000) */
+	/* The detectors of the proxy's view (stats sockets) and of peers. */
+	uint32_t down_grace_ms;    /* session_on_down_server: DOWN for this long (default 5000) */
+	uint32_t starve_pct;       /* server_queue_starvation: effective limit below this % of
+				    * maxconn (default 50) */
+	uint32_t maxconn_pct;      /* maxconn_saturation: current >= this % (default 90) */
+	uint32_t lossy_retrans;    /* lossy_peer: a socket with this many consecutive RTO
+				    * retransmits now is lossy (default 3) */
+	uint32_t lossy_min;        /* ... a peer with this many lossy sockets (default 3) */
+};
+
+struct stats_view;
+
+/* The proxy's views for the detectors that need them: one per proxy process
+ * whose stats socket was read this tick (and the same set one tick earlier,
+ * for trends; matched by pid). */
+struct detect_stats {
+	const struct stats_view *cur;
+	size_t ncur;
+	const struct stats_view *prev;
+	size_t nprev;
 };
 
 #endif

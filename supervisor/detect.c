@@ -121,6 +121,49 @@
  *     address (SO_REUSEPORT): info; when one of them closes, the connections
  *     queued on it are reset instead of migrated to the others.
  *   Rising ListenOverflows is reported by accept_backlog.
+ *
+ * The detectors of the proxy's view read struct detect_stats: the views of
+ * the stats sockets read this tick and at the previous one (statsrc.h).
+ *
+ * session_on_down_server (subject "server:BACKEND/SERVER")
+ *   A server the proxy reports DOWN (status "DOWN...", or op_state 0 of
+ *   `show servers state` without a status) for at least down_grace_ms
+ *   (default 5000; srv_time_since_last_change, else lastchg), with
+ *   ESTABLISHED sockets of the view's process (any process when the view's
+ *   pid is 0 or owners were not mapped) whose remote address and port are
+ *   the server's (from `show servers state`). Incident 2: tunnels kept to a
+ *   dead server because nothing shut them down. value: the sessions.
+ *
+ * server_queue_starvation (subject "server:BACKEND/SERVER")
+ *   A server with requests waiting for it (its own queue, qcur > 0, or, when
+ *   it is full at its effective limit, its backend's queue: requests not
+ *   bound to one server wait there), not fewer than in the previous view of
+ *   the same process, and an effective maxconn below
+ *   starve_pct % (default 50) of its configured maxconn (slim). The
+ *   effective limit is the proxy's eff_maxconn (proxyd) or the one computed
+ *   from the configuration (stats_view_apply_cfg); servers whose limit is
+ *   unknown are not judged. Incident 3: minconn/maxconn/fullconn throttling
+ *   a server while the backend is far below fullconn. value: the requests
+ *   waiting; critical when they are >= maxconn.
+ *
+ * maxconn_saturation (subject "frontend:NAME", or "pid:N" for the process)
+ *   A frontend whose current sessions are >= maxconn_pct % (default 90) of
+ *   its maxconn (slim), or a process whose CurrConns are >= maxconn_pct % of
+ *   its Maxconn (`show info`). value: current sessions; critical at 100%.
+ *
+ * lossy_peer (subject "peer:ADDR")
+ *   Per remote address, sockets with tcp_info whose retransmissions are
+ *   heavy: tcpi_retransmits (consecutive RTO retransmissions now) >=
+ *   lossy_retrans (default 3), or FIN_WAIT1 with unacknowledged data (its
+ *   FIN) being retransmitted. A peer with >= lossy_min (default 3) such
+ *   sockets is reported. value: the number of lossy sockets; critical when
+ *   they are half or more of the peer's sockets. Sockets without tcp_info
+ *   are not judged.
+ *
+ * config_lint (subject "cfg:FILE:LINE")
+ *   One finding per warning of cfg_lint's diagnostics (errors are not
+ *   findings: such a configuration is not loaded). The file name is the
+ *   message's prefix; the filters never drop these findings.
  */
 #include "config.h"
 
@@ -138,7 +181,9 @@
 #include "probes/procmap.h"
 #include "probes/snapshot.h"
 #include "probes/sockdiag.h"
+#include "proxyd/cfg-t.h"
 #include "supervisor/detect.h"
+#include "supervisor/statsrc.h"
 
 #define DETECT_GROUP_WINDOW_MS 2000u
 #define DETECT_BACKLOG_PCT 80u
@@ -1937,5 +1982,465 @@ int detect_run(const struct snapshot *prev, const struct snapshot *cur,
 	    detect_half_close(prev, cur, o, out) == -1 ||
 	    detect_kernel_tuning(prev, cur, o, out) == -1)
 		return -1;
+	return 0;
+}
+
+/* ---- the proxy's view: session_on_down_server ---- */
+
+static uint32_t detect_stats_view_count(const struct detect_stats *st)
+{
+	return st ? (uint32_t)st->ncur : 0;
+}
+
+/* 1 when pid owns socket inode ino in s; any socket when pid is 0 or the
+ * owners were not mapped. */
+static int detect_owned_or_any(const struct snapshot *s, uint32_t ino, pid_t pid)
+{
+	if (pid == 0 || !s->have_owners)
+		return 1;
+	return detect_owned_by(s, ino, pid);
+}
+
+static void detect_ev_view(struct json *j, const struct stats_view *v)
+{
+	json_int(j, "pid", v->pid);
+	json_int(j, "generation", v->gen);
+}
+
+#define DETECT_DOWN_GRACE_MS 5000u
+#define DETECT_STARVE_PCT 50u
+#define DETECT_MAXCONN_PCT 90u
+#define DETECT_LOSSY_RETRANS 3u
+#define DETECT_LOSSY_MIN 3u
+#define DETECT_SHOW_SOCKS 8
+
+static int detect_down_one(const struct snapshot *cur, const struct stats_view *v,
+			   const struct stats_row *r, const struct detect_opts *o,
+			   struct finding_list *out)
+{
+	uint8_t addr[16];
+	int family;
+	int64_t down_s = r->since_change >= 0 ? r->since_change : r->lastchg;
+	uint32_t n = 0;
+	char subject[160], name[64];
+	struct fbuild b;
+	size_t i;
+
+	memset(addr, 0, sizeof(addr));
+	family = strchr(r->srv_addr, ':') ? AF_INET6 : AF_INET;
+	if (!r->srv_port || inet_pton(family, r->srv_addr, addr) != 1)
+		return 0;
+	if (down_s < 0 || (uint64_t)down_s * 1000 < detect_opt(o->down_grace_ms, DETECT_DOWN_GRACE_MS))
+		return 0;
+	fb_init(&b);
+	json_obj_open(&b.j, NULL);
+	json_str(&b.j, "backend", r->pxname);
+	json_str(&b.j, "server", r->svname);
+	sd_addr_fmt((unsigned)family, addr, r->srv_port, name, sizeof(name));
+	json_str(&b.j, "address", name);
+	json_str(&b.j, "status", r->status[0] ? r->status : "DOWN");
+	json_str(&b.j, "check_status", r->check_status);
+	json_int(&b.j, "down_for_s", down_s);
+	detect_ev_view(&b.j, v);
+	json_arr_open(&b.j, "sessions");
+	for (i = 0; i < cur->socks.len; i++) {
+		const struct sd_sock *s = &cur->socks.socks[i];
+		char la[64];
+
+		if (s->state != SD_ESTABLISHED || s->family != family || s->rport != r->srv_port ||
+		    memcmp(s->raddr, addr, family == AF_INET ? 4 : 16) != 0 ||
+		    !detect_owned_or_any(cur, s->ino, v->pid))
+			continue;
+		if (n++ < DETECT_SHOW_SOCKS) {
+			sd_addr_fmt(s->family, s->laddr, s->lport, la, sizeof(la));
+			json_obj_open(&b.j, NULL);
+			json_str(&b.j, "local", la);
+			json_uint(&b.j, "inode", s->ino);
+			if (s->has_info)
+				json_uint(&b.j, "idle_ms", s->info.last_data_recv);
+			json_obj_close(&b.j);
+			sb_printf(&b.det, "session %s -> %s inode %" PRIu32 "\n", la, name, s->ino);
+		}
+		fb_port(&b, o, s->lport);
+	}
+	json_arr_close(&b.j);
+	json_uint(&b.j, "sessions_total", n);
+	json_obj_close(&b.j);
+	if (n == 0) {
+		fb_free(&b);
+		return 0;
+	}
+	fb_port(&b, o, (uint16_t)r->srv_port);
+	fb_pid(&b, o, v->pid);
+	sb_printf(&b.sum, "%" PRIu32 " established session%s of pid %ld to server %s/%s (%s),"
+		  " DOWN for %" PRId64 " s", n, n == 1 ? "" : "s", (long)v->pid, r->pxname,
+		  r->svname, name, down_s);
+	snprintf(subject, sizeof(subject), "server:%s/%s", r->pxname, r->svname);
+	return fb_emit(&b, o, out, DK_SESSION_ON_DOWN_SERVER, DS_WARNING, subject, v->pid,
+		       (uint16_t)r->srv_port, (double)n);
+}
+
+int detect_session_on_down_server(const struct snapshot *cur, const struct detect_stats *st,
+				  const struct detect_opts *o, struct finding_list *out)
+{
+	size_t i, k;
+
+	if (!cur)
+		return 0;
+	for (i = 0; i < detect_stats_view_count(st); i++) {
+		const struct stats_view *v = &st->cur[i];
+
+		for (k = 0; k < v->len; k++)
+			if (stats_row_is_down(&v->rows[k]) &&
+			    detect_down_one(cur, v, &v->rows[k], o, out) == -1)
+				return -1;
+	}
+	return 0;
+}
+
+/* ---- server_queue_starvation ---- */
+
+static const struct stats_view *detect_prev_view(const struct detect_stats *st, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < st->nprev; i++)
+		if (st->prev[i].pid == pid)
+			return &st->prev[i];
+	return NULL;
+}
+
+static const char *detect_eff_src_name(enum stats_eff_src s)
+{
+	switch (s) {
+	case SE_REPORTED: return "reported";
+	case SE_COMPUTED: return "computed";
+	case SE_UNLIMITED: return "unlimited";
+	case SE_NONE: break;
+	}
+	return "unknown";
+}
+
+/* The requests waiting for server r: its own queue, or, when it is full at
+ * its effective limit, the backend's queue (requests not bound to a server
+ * wait there, as HAProxy queues them). */
+static int64_t detect_srv_queued(const struct stats_row *r, const struct stats_row *be)
+{
+	if (r->qcur > 0)
+		return r->qcur;
+	if (be && be->qcur > 0 && r->scur >= 0 && r->eff_maxconn >= 0 &&
+	    r->scur >= r->eff_maxconn)
+		return be->qcur;
+	return 0;
+}
+
+int detect_server_queue_starvation(const struct detect_stats *st, const struct detect_opts *o,
+				   struct finding_list *out)
+{
+	uint32_t pct = detect_opt(o->starve_pct, DETECT_STARVE_PCT);
+	size_t i, k;
+
+	for (i = 0; i < detect_stats_view_count(st); i++) {
+		const struct stats_view *v = &st->cur[i];
+		const struct stats_view *pv = detect_prev_view(st, v->pid);
+
+		for (k = 0; k < v->len; k++) {
+			const struct stats_row *r = &v->rows[k], *pr, *be, *pbe;
+			int64_t q, pq;
+			char subject[160];
+			struct fbuild b;
+
+			if (r->type != ST_SERVER || r->slim <= 0 ||
+			    (r->eff_src != SE_REPORTED && r->eff_src != SE_COMPUTED) ||
+			    r->eff_maxconn < 0 ||
+			    (uint64_t)r->eff_maxconn * 100 >= (uint64_t)r->slim * pct)
+				continue;
+			be = stats_backend_row(v, r->pxname);
+			q = detect_srv_queued(r, be);
+			if (q <= 0)
+				continue;
+			pr = pv ? stats_find(pv, r->pxname, r->svname) : NULL;
+			pbe = pv ? stats_backend_row(pv, r->pxname) : NULL;
+			pq = pr ? detect_srv_queued(pr, pbe) : 0;
+			if (pq <= 0 || q < pq)
+				continue;
+			fb_init(&b);
+			fb_pid(&b, o, v->pid);
+			sb_printf(&b.sum, "server %s/%s of pid %ld: %" PRId64 " requests queued (was %"
+				  PRId64 ") while its effective maxconn is %" PRId64 " of a configured %"
+				  PRId64 " (%" PRId64 " sessions)", r->pxname, r->svname,
+				  (long)v->pid, q, pq, r->eff_maxconn, r->slim, r->scur);
+			sb_printf(&b.det, "minconn %" PRId64 ", maxconn %" PRId64 ", fullconn %" PRId64
+				  ", backend sessions %" PRId64 ": the dynamic limit is max(minconn,"
+				  " maxconn * backend sessions / fullconn) until the backend reaches"
+				  " fullconn\n", r->minconn, r->slim, r->fullconn, be ? be->scur : -1);
+			json_obj_open(&b.j, NULL);
+			json_str(&b.j, "backend", r->pxname);
+			json_str(&b.j, "server", r->svname);
+			detect_ev_view(&b.j, v);
+			json_int(&b.j, "queued", q);
+			json_int(&b.j, "queued_prev", pq);
+			json_int(&b.j, "qcur", r->qcur);
+			json_int(&b.j, "qmax", r->qmax);
+			json_int(&b.j, "backend_qcur", be ? be->qcur : -1);
+			json_int(&b.j, "scur", r->scur);
+			json_int(&b.j, "eff_maxconn", r->eff_maxconn);
+			json_str(&b.j, "eff_maxconn_source", detect_eff_src_name(r->eff_src));
+			json_int(&b.j, "maxconn", r->slim);
+			json_int(&b.j, "minconn", r->minconn);
+			json_int(&b.j, "fullconn", r->fullconn);
+			json_int(&b.j, "backend_scur", be ? be->scur : -1);
+			json_obj_close(&b.j);
+			snprintf(subject, sizeof(subject), "server:%s/%s", r->pxname, r->svname);
+			if (fb_emit(&b, o, out, DK_SERVER_QUEUE_STARVATION,
+				    q >= r->slim ? DS_CRITICAL : DS_WARNING, subject, v->pid, 0,
+				    (double)q) == -1)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* ---- maxconn_saturation ---- */
+
+static int detect_sat_emit(const struct stats_view *v, const char *what, const char *subject,
+			   int64_t cur, int64_t max, const struct detect_opts *o,
+			   struct finding_list *out)
+{
+	struct fbuild b;
+
+	fb_init(&b);
+	fb_pid(&b, o, v->pid);
+	sb_printf(&b.sum, "%s of pid %ld: %" PRId64 " current connections of a maxconn of %"
+		  PRId64 " (%" PRId64 "%%)", what, (long)v->pid, cur, max, cur * 100 / max);
+	json_obj_open(&b.j, NULL);
+	json_str(&b.j, "what", what);
+	detect_ev_view(&b.j, v);
+	json_int(&b.j, "current", cur);
+	json_int(&b.j, "maxconn", max);
+	json_obj_close(&b.j);
+	return fb_emit(&b, o, out, DK_MAXCONN_SATURATION, cur >= max ? DS_CRITICAL : DS_WARNING,
+		       subject, v->pid, 0, (double)cur);
+}
+
+int detect_maxconn_saturation(const struct detect_stats *st, const struct detect_opts *o,
+			      struct finding_list *out)
+{
+	uint32_t pct = detect_opt(o->maxconn_pct, DETECT_MAXCONN_PCT);
+	size_t i, k;
+
+	for (i = 0; i < detect_stats_view_count(st); i++) {
+		const struct stats_view *v = &st->cur[i];
+		char subject[96], what[96];
+
+		if (v->have_info && v->info_maxconn > 0 && v->info_curconns >= 0 &&
+		    (uint64_t)v->info_curconns * 100 >= (uint64_t)v->info_maxconn * pct) {
+			snprintf(subject, sizeof(subject), "pid:%ld", (long)v->pid);
+			if (detect_sat_emit(v, "process", subject, v->info_curconns,
+					    v->info_maxconn, o, out) == -1)
+				return -1;
+		}
+		for (k = 0; k < v->len; k++) {
+			const struct stats_row *r = &v->rows[k];
+
+			if (r->type != ST_FRONTEND || r->slim <= 0 || r->scur < 0 ||
+			    (uint64_t)r->scur * 100 < (uint64_t)r->slim * pct)
+				continue;
+			snprintf(subject, sizeof(subject), "frontend:%s", r->pxname);
+			snprintf(what, sizeof(what), "frontend %s", r->pxname);
+			if (detect_sat_emit(v, what, subject, r->scur, r->slim, o, out) == -1)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+int detect_run_stats(const struct snapshot *cur, const struct detect_stats *st,
+		     const struct detect_opts *o, struct finding_list *out)
+{
+	if (detect_session_on_down_server(cur, st, o, out) == -1 ||
+	    detect_server_queue_starvation(st, o, out) == -1 ||
+	    detect_maxconn_saturation(st, o, out) == -1)
+		return -1;
+	return 0;
+}
+
+/* ---- lossy_peer ---- */
+
+struct detect_peer_key {
+	uint8_t family;
+	uint8_t addr[16];
+	uint32_t idx;          /* socket index */
+};
+
+static int detect_peer_key_cmp(const void *a, const void *b)
+{
+	const struct detect_peer_key *x = a, *y = b;
+	int c = (int)x->family - (int)y->family;
+
+	if (c)
+		return c;
+	c = memcmp(x->addr, y->addr, 16);
+	if (c)
+		return c;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+static int detect_sock_lossy(const struct sd_sock *s, uint32_t min_rto)
+{
+	if (!s->has_info)
+		return 0;
+	if (s->info.retransmits >= min_rto)
+		return 1;
+	/* A FIN not acknowledged and being retransmitted. */
+	return s->state == SD_FIN_WAIT1 && s->info.unacked > 0 && s->info.retransmits >= 1;
+}
+
+static int detect_lossy_emit(const struct snapshot *cur, const struct detect_opts *o,
+			     const struct detect_peer_key *k, size_t n, uint32_t min_rto,
+			     struct finding_list *out)
+{
+	uint32_t lossy = 0, fw1 = 0, total_retrans = 0, max_rto = 0, max_backoff = 0, unacked = 0;
+	uint32_t rtt_max = 0;
+	char peer[64], subject[96];
+	struct fbuild b;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const struct sd_sock *s = &cur->socks.socks[k[i].idx];
+
+		if (!detect_sock_lossy(s, min_rto))
+			continue;
+		lossy++;
+		if (s->state == SD_FIN_WAIT1)
+			fw1++;
+		total_retrans += s->info.total_retrans;
+		unacked += s->info.unacked;
+		if (s->info.retransmits > max_rto)
+			max_rto = s->info.retransmits;
+		if (s->info.backoff > max_backoff)
+			max_backoff = s->info.backoff;
+		if (s->info.rtt_us > rtt_max)
+			rtt_max = s->info.rtt_us;
+	}
+	if (lossy < detect_opt(o->lossy_min, DETECT_LOSSY_MIN))
+		return 0;
+	fb_init(&b);
+	for (i = 0; i < n; i++) {
+		const struct sd_sock *s = &cur->socks.socks[k[i].idx];
+		const struct pm_owner *ow = s->ino ? pm_owners_find(&cur->owners, s->ino) : NULL;
+
+		fb_port(&b, o, s->lport);
+		if (ow)
+			fb_pid(&b, o, ow->pid);
+	}
+	inet_ntop(k->family, k->addr, peer, sizeof(peer));
+	snprintf(subject, sizeof(subject), "peer:%s", peer);
+	sb_printf(&b.sum, "peer %s: %" PRIu32 " of %zu sockets retransmitting (%" PRIu32
+		  " FIN_WAIT1 with an unacknowledged FIN), up to %" PRIu32 " consecutive RTOs",
+		  peer, lossy, n, fw1, max_rto);
+	sb_printf(&b.det, "total retransmissions of those sockets: %" PRIu32 ", unacked segments %"
+		  PRIu32 ", max backoff %" PRIu32 ", max rtt %" PRIu32 " us\n", total_retrans,
+		  unacked, max_backoff, rtt_max);
+	json_obj_open(&b.j, NULL);
+	json_str(&b.j, "peer", peer);
+	json_uint(&b.j, "sockets", n);
+	json_uint(&b.j, "lossy_sockets", lossy);
+	json_uint(&b.j, "fin_wait1_unacked", fw1);
+	json_uint(&b.j, "total_retrans", total_retrans);
+	json_uint(&b.j, "unacked", unacked);
+	json_uint(&b.j, "max_retransmits", max_rto);
+	json_uint(&b.j, "max_backoff", max_backoff);
+	json_uint(&b.j, "max_rtt_us", rtt_max);
+	json_obj_close(&b.j);
+	return fb_emit(&b, o, out, DK_LOSSY_PEER, lossy * 2 >= n ? DS_CRITICAL : DS_WARNING,
+		       subject, 0, 0, (double)lossy);
+}
+
+int detect_lossy_peer(const struct snapshot *prev, const struct snapshot *cur,
+		      const struct detect_opts *o, struct finding_list *out)
+{
+	uint32_t min_rto = detect_opt(o->lossy_retrans, DETECT_LOSSY_RETRANS);
+	struct detect_peer_key *keys;
+	size_t i, n = 0, start;
+	int any = 0, rc = -1;
+
+	(void)prev;
+	for (i = 0; i < cur->socks.len && !any; i++)
+		any = detect_sock_lossy(&cur->socks.socks[i], min_rto);
+	if (!any)
+		return 0;
+	keys = malloc(cur->socks.len * sizeof(*keys));
+	if (!keys) {
+		errno = ENOMEM;
+		return -1;
+	}
+	for (i = 0; i < cur->socks.len; i++) {
+		const struct sd_sock *s = &cur->socks.socks[i];
+
+		if (s->state == SD_LISTEN || !s->has_info)
+			continue;
+		keys[n].family = s->family;
+		memcpy(keys[n].addr, s->raddr, 16);
+		keys[n].idx = (uint32_t)i;
+		n++;
+	}
+	qsort(keys, n, sizeof(*keys), detect_peer_key_cmp);
+	for (start = 0; start < n;) {
+		size_t end = start + 1;
+
+		while (end < n && keys[end].family == keys[start].family &&
+		       memcmp(keys[end].addr, keys[start].addr, 16) == 0)
+			end++;
+		if (detect_lossy_emit(cur, o, &keys[start], end - start, min_rto, out) == -1)
+			goto out;
+		start = end;
+	}
+	rc = 0;
+out:
+	free(keys);
+	return rc;
+}
+
+/* ---- config_lint ---- */
+
+int detect_config_lint(const struct cfg_diag *d, const struct detect_opts *o,
+		       struct finding_list *out)
+{
+	size_t i;
+
+	for (i = 0; i < d->nmsgs; i++) {
+		const struct cfg_msg *m = &d->msgs[i];
+		char needle[24], subject[96], file[80];
+		const char *at = NULL;
+		struct fbuild b;
+		size_t fl;
+
+		if (m->sev != CFG_SEV_WARNING || !m->text)
+			continue;
+		if (m->line > 0) {
+			snprintf(needle, sizeof(needle), ":%d:", m->line);
+			at = strstr(m->text, needle);
+		}
+		if (!at)
+			at = strchr(m->text, ':');
+		fl = at ? (size_t)(at - m->text) : strlen(m->text);
+		if (fl >= sizeof(file))
+			fl = sizeof(file) - 1;
+		memcpy(file, m->text, fl);
+		file[fl] = '\0';
+		snprintf(subject, sizeof(subject), "cfg:%s:%d", file, m->line);
+		fb_init(&b);
+		b.port_ok = 1;
+		b.pid_ok = 1;
+		sb_puts(&b.sum, m->text);
+		json_obj_open(&b.j, NULL);
+		json_str(&b.j, "file", file);
+		json_int(&b.j, "line", m->line);
+		json_str(&b.j, "warning", m->text);
+		json_obj_close(&b.j);
+		if (fb_emit(&b, o, out, DK_CONFIG_LINT, DS_WARNING, subject, 0, 0, 1.0) == -1)
+			return -1;
+	}
 	return 0;
 }

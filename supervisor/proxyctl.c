@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "supervisor/ctlclient.h"
 #include "supervisor/diagnose.h"
+#include "supervisor/pmquery.h"
 
 #define CTL_SOCKET_DEFAULT "/run/proxysv/control.sock"
 
@@ -39,14 +40,36 @@ static int cmd_control(const struct ctl_global *g, int argc, char **argv)
 	return ctlclient_main(g->sockpath, argc, argv);
 }
 
+/* The postmortem commands read the incident store directly (--db). */
+static int cmd_incidents(const struct ctl_global *g, int argc, char **argv)
+{
+	(void)g;
+	return pmq_incidents_main(argc, argv);
+}
+
+static int cmd_incident(const struct ctl_global *g, int argc, char **argv)
+{
+	(void)g;
+	return pmq_incident_main(argc, argv);
+}
+
+static int cmd_samples(const struct ctl_global *g, int argc, char **argv)
+{
+	(void)g;
+	return pmq_samples_main(argc, argv);
+}
+
 /* Sorted by name: looked up with bsearch. */
 static const struct ctl_cmd ctl_cmds[] = {
 	{ "diagnose", cmd_diagnose,
 	  "find duplicate listeners, full accept queues, half-closed sockets,\n"
 	  "             old generations and risky kernel settings, once" },
 	{ "drain", cmd_control, "drain GEN: SIGUSR1 to that generation (proxysv)" },
+	{ "incident", cmd_incident, "incident ID: summary, evidence, actions, samples around it" },
+	{ "incidents", cmd_incidents, "incidents of the store, by time and kind (--json, --csv)" },
 	{ "kill", cmd_control, "kill GEN: SIGTERM, then SIGKILL, to that generation (proxysv)" },
 	{ "reload", cmd_control, "validate, start a new generation, drain the old (proxysv)" },
+	{ "samples", cmd_samples, "samples --subject S --metric M: one metric over time, CSV" },
 	{ "show", cmd_control, "show generations|listeners: sessions by state and peer (proxysv)" },
 	{ "status", cmd_control, "the supervisor's summary (proxysv)" },
 	{ "watch", cmd_control, "one summary line per tick until interrupted (proxysv)" },

@@ -28,7 +28,9 @@
 #include "supervisor/gen.h"
 #include "supervisor/spawn.h"
 #include "supervisor/store.h"
+#include "supervisor/policy.h"
 #include "supervisor/svcfg.h"
+#include "supervisor/svtick.h"
 
 #ifndef SBINDIR_PROXYD
 #define SBINDIR_PROXYD "/usr/local/sbin/proxyd"
@@ -64,6 +66,14 @@ static struct {
 	int probe_ok;
 	struct snapshot snap;
 	int have_snap;
+	struct snapshot snap_prev;      /* the previous tick's, for trends */
+	int have_prev;
+	struct svtick svt;              /* detectors, hysteresis, actions */
+	int svt_ok;
+	struct {
+		int64_t gen;
+		int64_t id;
+	} stale[16];                    /* stale_generation incidents of cut generations */
 	struct sv_owner *own;           /* (ino, pid) of our generations' sockets, sorted */
 	size_t nown, capown;
 	uint32_t *inos;                 /* scratch */
@@ -334,6 +344,69 @@ static void reply_reload(uint64_t done, const char *text)
 	ctl_reply_waiting(done, text);
 }
 
+struct gen_socks;
+static void gen_socks_count(pid_t pid, struct gen_socks *o);
+static void gen_sessions_json(struct json *j, pid_t pid);
+
+/* A generation cut at its drain deadline is a stale_generation incident
+ * (subject pid:P), opened with the kill and resolved when it exits; the
+ * detectors' stale_generation of the same process, if any, is the same
+ * incident (the store keeps one open per kind and subject). */
+static int64_t stale_incident_open(const struct gen *g, int64_t now)
+{
+	char subj[32], sum[256];
+	struct sbuf ev;
+	struct json j;
+	int64_t id;
+	uint64_t age = clock_mono_ms() - g->started_ms;
+
+	snprintf(subj, sizeof(subj), "pid:%d", (int)g->pid);
+	snprintf(sum, sizeof(sum), "generation %" PRId64 " (pid %d) still held sessions at its drain"
+		 " deadline (%u ms): cut", g->num, (int)g->pid, g->drain_timeout_ms);
+	sb_init(&ev);
+	json_init(&j, &ev);
+	json_obj_open(&j, NULL);
+	json_int(&j, "generation", g->num);
+	json_int(&j, "pid", g->pid);
+	json_uint(&j, "age_ms", age);
+	json_uint(&j, "drain_timeout_ms", g->drain_timeout_ms);
+	gen_sessions_json(&j, g->pid);
+	json_obj_close(&j);
+	{
+		struct store_incident_new n = {
+			.kind = "stale_generation", .severity = "critical", .subject = subj,
+			.t_ms = now, .value = (double)(age / 1000), .generation = g->num,
+			.pid = g->pid, .summary = sum, .evidence = ev.err ? NULL : sb_cstr(&ev),
+		};
+
+		id = store_incident_open(S.store, &n);
+	}
+	sb_free(&ev);
+	if (id == -1) {
+		log_warnx("event=store_error what=incident kind=stale_generation");
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(S.stale) / sizeof(S.stale[0]); i++)
+		if (!S.stale[i].id) {
+			S.stale[i].gen = g->num;
+			S.stale[i].id = id;
+			break;
+		}
+	return id;
+}
+
+static void stale_incident_resolve(const struct gen *g, int64_t now)
+{
+	for (size_t i = 0; i < sizeof(S.stale) / sizeof(S.stale[0]); i++) {
+		if (!S.stale[i].id || S.stale[i].gen != g->num)
+			continue;
+		if (S.store && store_incident_resolve(S.store, S.stale[i].id, now) == -1 &&
+		    errno != ENOENT)
+			log_warnx("event=store_error what=incident_resolve");
+		S.stale[i].id = 0;
+	}
+}
+
 static void ops_note(void *arg, struct gen *g, enum gen_note what, const char *detail)
 {
 	int64_t now = (int64_t)clock_real_ms();
@@ -369,8 +442,10 @@ static void ops_note(void *arg, struct gen *g, enum gen_note what, const char *d
 		break;
 	case GEN_NOTE_TERM:
 		if (S.store && g->cut) {
+			int64_t id = stale_incident_open(g, now);
+
 			snprintf(txt, sizeof(txt), "gen:%" PRId64 " pid:%d", g->num, (int)g->pid);
-			store_action_add(S.store, 0, now, "kill", txt, 0, "ok", detail);
+			store_action_add(S.store, id > 0 ? id : 0, now, "kill", txt, 0, "ok", detail);
 		}
 		break;
 	case GEN_NOTE_KILL:
@@ -384,6 +459,7 @@ static void ops_note(void *arg, struct gen *g, enum gen_note what, const char *d
 			 g->cut ? "; cut at its deadline" : "");
 		if (S.store && store_generation_exit(S.store, g->num, g->pid, now, st) == -1)
 			log_warnx("event=store_error what=generation_exit");
+		stale_incident_resolve(g, now);
 		if (g->pidfd != -1) {
 			close(g->pidfd);
 			g->pidfd = -1;
@@ -535,6 +611,19 @@ static int fd_guard(const struct cfg *c, const struct svcfg *o, char *err, size_
 
 /* Validates and starts the next generation; an error is reported to every
  * waiting client and recorded. Returns 0 when a generation is starting. */
+/* The policy keys of the supervisor section (svtick/policy.h), checked
+ * apart from svcfg's. */
+static int policy_check(const struct cfg *c, char *err, size_t errlen)
+{
+	struct sv_policy p;
+	int rc;
+
+	policy_init(&p);
+	rc = policy_load(&p, c, err, errlen);
+	policy_free(&p);
+	return rc;
+}
+
 static int sv_reload_now(void)
 {
 	struct cfg nc;
@@ -560,7 +649,8 @@ static int sv_reload_now(void)
 	/* The supervisor section anew, from defaults; the paths and the proxyd
 	 * program stay as started (flags win, sockets stay where they are). */
 	svcfg_defaults(&no, S.o.proxyd);
-	if (svcfg_apply(&no, &nc, err, sizeof(err)) == -1) {
+	if (svcfg_apply(&no, &nc, err, sizeof(err)) == -1 ||
+	    policy_check(&nc, err, sizeof(err)) == -1) {
 		sb_puts(&msg, err);
 		cfg_free(&nc);
 		goto fail;
@@ -602,6 +692,10 @@ static int sv_reload_now(void)
 	S.cfg = nc;
 	S.o = no;
 	config_digest(S.cfg_path, S.sha256, sizeof(S.sha256));
+	if (S.svt_ok && svtick_configure(&S.svt, &S.cfg, err, sizeof(err)) == -1)
+		log_warnx("event=policy err=\"%s\" msg=\"the previous policy stays\"", err);
+	if (S.svt_ok)
+		S.svt.act.pol.kill_grace_ms = S.o.kill_grace_ms;
 	gens_apply_opts();
 	if (!gens_start(err, sizeof(err))) {
 		/* gen_start counted it (or scheduled a restart). */
@@ -1238,10 +1332,15 @@ static void summary_json(struct sbuf *out)
 	gens_json(&j);
 	listeners_json(&j);
 	ports_json(&j);
-	json_arr_open(&j, "servers");
-	json_arr_close(&j);
-	json_arr_open(&j, "incidents");
-	json_arr_close(&j);
+	if (S.svt_ok) {
+		svtick_servers_json(&S.svt, NULL, 0, &j);
+		svtick_incidents_json(&S.svt, &j, clock_real_ms());
+	} else {
+		json_arr_open(&j, "servers");
+		json_arr_close(&j);
+		json_arr_open(&j, "incidents");
+		json_arr_close(&j);
+	}
 	if (S.store)
 		store_status_json(S.store, &j, "store");
 	else
@@ -1252,7 +1351,11 @@ static void summary_json(struct sbuf *out)
 static void tick_cb(struct loop_timer *t)
 {
 	uint64_t t0 = clock_mono_us();
-	struct snap_opts so = { .nsfd = NETNS_SELF, .want_info = 1 };
+	struct snap_opts so = { .nsfd = NETNS_SELF, .want_info = 1, .want_owners = 1 };
+	struct svt_gen gv[64];
+	uint16_t lports[SD_MAX_PORTS];
+	size_t ngv = 0, nlp = 0;
+	uint64_t now_mono = clock_mono_ms();
 	char err[256];
 
 	S.tick++;
@@ -1262,6 +1365,13 @@ static void tick_cb(struct loop_timer *t)
 	so.nports = S.nports;
 	owners_refresh();
 	if (S.probe_ok) {
+		/* The current snapshot becomes the previous one; the take reuses
+		 * the arrays of the one before. */
+		struct snapshot tmp = S.snap_prev;
+
+		S.snap_prev = S.snap;
+		S.have_prev = S.have_snap;
+		S.snap = tmp;
 		if (snapshot_take(&S.probe, &so, &S.snap, err, sizeof(err)) == -1) {
 			log_warnx("event=snapshot_failed err=\"%s\"", err);
 			S.have_snap = 0;
@@ -1269,7 +1379,30 @@ static void tick_cb(struct loop_timer *t)
 			S.have_snap = 1;
 		}
 	}
+	for (size_t i = 0; i < S.gens.len && ngv < sizeof(gv) / sizeof(gv[0]); i++) {
+		const struct gen *g = S.gens.v[i];
+
+		gv[ngv].gen = g->num;
+		gv[ngv].pid = g->pid;
+		gv[ngv].live = g->state != GEN_ST_EXITED && g->pid > 0;
+		gv[ngv].active = g == S.gens.active;
+		gv[ngv].past_deadline = g->state == GEN_ST_STOPPING ||
+			(g->state == GEN_ST_DRAINING && g->deadline_ms && now_mono >= g->deadline_ms);
+		ngv++;
+	}
+	for (size_t i = 0; i < S.nports && nlp < SD_MAX_PORTS; i++)
+		if (is_our_port(S.ports[i]))
+			lports[nlp++] = S.ports[i];
 	/* Detectors and actions run here, between the snapshot and the store. */
+	if (!S.store && S.svt_ok) {
+		struct svt_in in = {
+			.prev = S.have_prev && S.have_snap ? &S.snap_prev : NULL,
+			.cur = S.have_snap ? &S.snap : NULL, .gens = gv, .ngens = ngv,
+			.now_ms = clock_real_ms(), .listen_ports = lports, .nlisten_ports = nlp,
+		};
+
+		svtick_run(&S.svt, &in);
+	}
 	if (S.store) {
 		int64_t now = (int64_t)clock_real_ms();
 
@@ -1284,7 +1417,18 @@ static void tick_cb(struct loop_timer *t)
 			if (S.tick % 60 == 0)
 				(void)store_maintain(S.store, now);
 		}
-		(void)store_tick_commit(S.store);
+		if (S.svt_ok) {
+			struct svt_in in = {
+				.prev = S.have_prev && S.have_snap ? &S.snap_prev : NULL,
+				.cur = S.have_snap ? &S.snap : NULL, .gens = gv, .ngens = ngv,
+				.store = S.store, .now_ms = (uint64_t)now, .listen_ports = lports,
+				.nlisten_ports = nlp,
+			};
+
+			svtick_run(&S.svt, &in);
+		}
+		if (store_tick_commit(S.store) == -1 && S.svt_ok)
+			svtick_store_dropped(&S.svt);
 	}
 	S.tick_ms = (double)(clock_mono_us() - t0) / 1000.0;
 	if (ctl_watchers()) {
@@ -1542,7 +1686,8 @@ int main(int argc, char **argv)
 	}
 	cfg_diag_free(&d);
 	svcfg_defaults(&S.o, default_proxyd());
-	if (svcfg_apply(&S.o, &S.cfg, err, sizeof(err)) == -1) {
+	if (svcfg_apply(&S.o, &S.cfg, err, sizeof(err)) == -1 ||
+	    policy_check(&S.cfg, err, sizeof(err)) == -1) {
 		fprintf(stderr, "proxysv: %s\n", err);
 		cfg_free(&S.cfg);
 		return SV_EXIT_FATAL;
@@ -1595,6 +1740,19 @@ int main(int argc, char **argv)
 		S.probe_ok = 1;
 	else
 		log_warnx("event=probes_unavailable err=\"%s\"", err);
+	if (svtick_init(&S.svt, &S.cfg, S.probe_ok ? &S.probe.sd : NULL, err, sizeof(err)) == 0) {
+		S.svt_ok = 1;
+		/* Kills by policy use the generations' kill-grace. */
+		S.svt.act.pol.kill_grace_ms = S.o.kill_grace_ms;
+		if (S.store) {
+			int n = svtick_seed(&S.svt, S.store);
+
+			if (n > 0)
+				log_info("event=incidents_reloaded open=%d", n);
+		}
+	} else {
+		log_warnx("event=detectors_unavailable err=\"%s\"", err);
+	}
 
 	snprintf(S.notify_path, sizeof(S.notify_path), "@proxysv/%d/%llu/notify", (int)getpid(),
 		 (unsigned long long)clock_mono_us());
@@ -1648,7 +1806,10 @@ out_notify:
 out_store:
 	if (S.probe_ok)
 		snap_probe_close(&S.probe);
+	if (S.svt_ok)
+		svtick_free(&S.svt);
 	snapshot_free(&S.snap);
+	snapshot_free(&S.snap_prev);
 	store_close(S.store);
 out_loop:
 	loop_free();

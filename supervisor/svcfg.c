@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "proxyd/cfg.h"
+#include "supervisor/policy.h"
 #include "supervisor/svcfg.h"
 
 struct svkw {
@@ -194,6 +195,9 @@ int svcfg_apply(struct svcfg *o, const struct cfg *c, char *err, size_t errlen)
 		const struct svkw *kw = bsearch(en->key, svkws, sizeof(svkws) / sizeof(svkws[0]),
 						sizeof(svkws[0]), svkw_cmp);
 
+		/* Detection and action keys belong to policy.c (policy_load). */
+		if (!kw && policy_is_key(en->key))
+			continue;
 		if (!kw) {
 			snprintf(err, errlen, "%s:%d: '%s': unknown supervisor keyword",
 				 en->loc.file ? en->loc.file : c->path, en->loc.line, en->key);

@@ -18,6 +18,11 @@
  *   restart-stable TIME       60s
  *   crash-loop N              3
  *
+ * The detection and action keys (act-on-foreign, dry-run, action,
+ * hysteresis, rate-limit, destroy-idle, destroy-max, stale-kill,
+ * stale-idle, threshold, allow-listener, watch-stats) belong to policy.h:
+ * svcfg_apply skips them, policy_load checks them.
+ *
  * Library-like: fills err ("file:line: 'key': message"), never logs. */
 #ifndef SUPERVISOR_SVCFG_H
 #define SUPERVISOR_SVCFG_H

@@ -14,7 +14,9 @@
 
 #include "probes/snapshot.h"
 #include "probes/sockdiag.h"
+#include "proxyd/cfg-t.h"
 #include "supervisor/detect.h"
+#include "supervisor/statsrc.h"
 
 #define T0 1800000000000ull /* "now" of the synthetic snapshots, epoch ms */
 #define MIN_MS 60000ull
@@ -1321,6 +1323,341 @@ static void test_detect_run_empty_snapshot(void **state)
 	snapshot_free(&s);
 }
 
+/* ---- the proxy's view (stats sockets), peers, configuration ---- */
+
+static void view_csv(struct stats_view *v, pid_t pid, const char *csv, const char *state)
+{
+	char err[256] = "";
+
+	memset(v, 0, sizeof(*v));
+	stats_view_reset(v);
+	v->pid = pid;
+	if (stats_parse_csv(csv, strlen(csv), v, err, sizeof(err)) == -1)
+		fail_msg("%s", err);
+	if (state && stats_parse_servers_state(state, strlen(state), v, err, sizeof(err)) == -1)
+		fail_msg("%s", err);
+}
+
+static const char down_csv[] =
+	"# pxname,svname,qcur,qmax,scur,smax,slim,stot,status,lastchg,type\n"
+	"be,s1,0,0,3,3,,9,DOWN,10,2\n"
+	"be,s2,0,0,1,1,,9,UP,100,2\n"
+	"be,BACKEND,0,0,4,4,10,18,UP,100,1\n";
+static const char down_state[] =
+	"1\n"
+	"# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight "
+	"srv_iweight srv_time_since_last_change srv_check_status srv_check_result "
+	"srv_check_health srv_check_state srv_agent_state bk_f_forced_id srv_f_forced_id "
+	"srv_fqdn srv_port srvrecord srv_use_ssl srv_check_port srv_check_addr "
+	"srv_agent_addr srv_agent_port\n"
+	"3 be 1 s1 10.0.0.5 0 0 1 1 10 8 2 0 6 0 0 0 - 8080 - 0 0 - - 0\n"
+	"3 be 2 s2 10.0.0.6 2 0 1 1 100 1 0 2 0 0 0 0 - 8080 - 0 0 - - 0\n";
+
+/* Established sockets of pid towards ADDR:rport. */
+static void conns_to(struct snapshot *s, const char *raddr, uint16_t rport, unsigned n, pid_t pid,
+		     uint32_t *ino)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		struct sd_sock *k = sock(s, SD_ESTABLISHED, "10.0.0.1", (uint16_t)(41000 + *ino),
+					 rport, *ino);
+
+		assert_int_equal(inet_pton(AF_INET, raddr, k->raddr), 1);
+		own(s, *ino, pid);
+		(*ino)++;
+	}
+}
+
+static void test_detect_session_on_down_server(void **state)
+{
+	struct snapshot s;
+	struct stats_view v;
+	struct detect_stats st = { &v, 1, NULL, 0 };
+	struct detect_opts o = no_opts;
+	struct finding_list out = { 0 };
+	const struct finding *f;
+	uint32_t ino = 100;
+
+	(void)state;
+	snap_init(&s, T0);
+	proc(&s, 100, 1, "proxyd", "/usr/sbin/proxyd", T0 - HOUR_MS, 'S');
+	proc(&s, 200, 1, "proxyd", "/usr/sbin/proxyd", T0 - HOUR_MS, 'S');
+	lsock(&s, "0.0.0.0", 80, 1, 0, 128, 100);
+	conns_to(&s, "10.0.0.5", 8080, 3, 100, &ino);  /* to the DOWN server */
+	conns_to(&s, "10.0.0.5", 8080, 2, 200, &ino);  /* another process's */
+	conns_to(&s, "10.0.0.5", 8081, 1, 100, &ino);  /* another port */
+	conns_to(&s, "10.0.0.6", 8080, 4, 100, &ino);  /* the UP server */
+	group(&s);
+	view_csv(&v, 100, down_csv, down_state);
+
+	assert_int_equal(detect_session_on_down_server(&s, &st, &o, &out), 0);
+	check_findings(&out);
+	assert_int_equal(out.len, 1);
+	f = find(&out, DK_SESSION_ON_DOWN_SERVER, "server:be/s1");
+	assert_non_null(f);
+	assert_true(f->value == 3.0);
+	assert_int_equal(f->pid, 100);
+	assert_int_equal(f->port, 8080);
+	assert_true(has(f->evidence, "\"sessions_total\":3"));
+	assert_true(has(f->evidence, "\"address\":\"10.0.0.5:8080\""));
+	finding_list_free(&out);
+
+	/* Within the grace period: nothing. */
+	o.down_grace_ms = 20000;
+	assert_int_equal(detect_session_on_down_server(&s, &st, &o, &out), 0);
+	assert_int_equal(out.len, 0);
+	o.down_grace_ms = 0;
+	/* The view of a process with no session there: nothing. */
+	v.pid = 300;
+	assert_int_equal(detect_session_on_down_server(&s, &st, &o, &out), 0);
+	assert_int_equal(out.len, 0);
+	/* No snapshot or no view: nothing. */
+	assert_int_equal(detect_session_on_down_server(NULL, &st, &o, &out), 0);
+	assert_int_equal(detect_session_on_down_server(&s, NULL, &o, &out), 0);
+	assert_int_equal(out.len, 0);
+	stats_view_free(&v);
+	snapshot_free(&s);
+}
+
+static const char starve_prev[] =
+	"# pxname,svname,qcur,qmax,scur,smax,slim,stot,status,type,eff_maxconn,minconn,fullconn\n"
+	"be,s1,5,5,2,2,20,50,UP,2,2,2,50\n"
+	"be,s2,1,1,10,10,20,50,UP,2,15,15,50\n"
+	"be,BACKEND,6,6,12,12,50,100,UP,1,17,,50\n";
+static const char starve_cur[] =
+	"# pxname,svname,qcur,qmax,scur,smax,slim,stot,status,type,eff_maxconn,minconn,fullconn\n"
+	"be,s1,8,8,2,2,20,52,UP,2,2,2,50\n"
+	"be,s2,3,3,15,15,20,60,UP,2,15,15,50\n"
+	"be,BACKEND,11,11,17,17,50,112,UP,1,17,,50\n";
+static const char starve_drain[] =
+	"# pxname,svname,qcur,qmax,scur,smax,slim,stot,status,type,eff_maxconn,minconn,fullconn\n"
+	"be,s1,4,8,2,2,20,58,UP,2,2,2,50\n"
+	"be,BACKEND,4,11,17,17,50,112,UP,1,17,,50\n";
+
+static void test_detect_server_queue_starvation(void **state)
+{
+	struct stats_view prev, cur, drain;
+	struct detect_stats st = { &cur, 1, &prev, 1 };
+	struct finding_list out = { 0 };
+	const struct finding *f;
+
+	(void)state;
+	view_csv(&prev, 100, starve_prev, NULL);
+	view_csv(&cur, 100, starve_cur, NULL);
+	view_csv(&drain, 100, starve_drain, NULL);
+	assert_int_equal(detect_server_queue_starvation(&st, &no_opts, &out), 0);
+	check_findings(&out);
+	/* s2's limit (15 of 20) is not far below its maxconn. */
+	assert_int_equal(out.len, 1);
+	f = find(&out, DK_SERVER_QUEUE_STARVATION, "server:be/s1");
+	assert_non_null(f);
+	assert_true(f->value == 8.0);
+	assert_true(has(f->evidence, "\"queued\":8"));
+	assert_true(has(f->evidence, "\"qcur\":8"));
+	assert_true(has(f->evidence, "\"queued_prev\":5"));
+	assert_true(has(f->evidence, "\"eff_maxconn\":2"));
+	assert_true(has(f->evidence, "\"maxconn\":20"));
+	assert_true(has(f->evidence, "\"minconn\":2"));
+	assert_true(has(f->evidence, "\"fullconn\":50"));
+	assert_true(has(f->evidence, "\"eff_maxconn_source\":\"reported\""));
+	finding_list_free(&out);
+
+	/* No history, a shrinking queue, another process's history: nothing. */
+	st.nprev = 0;
+	assert_int_equal(detect_server_queue_starvation(&st, &no_opts, &out), 0);
+	assert_int_equal(out.len, 0);
+	st.cur = &drain;
+	st.prev = &cur;
+	st.nprev = 1;
+	assert_int_equal(detect_server_queue_starvation(&st, &no_opts, &out), 0);
+	assert_int_equal(out.len, 0);
+	st.cur = &cur;
+	st.prev = &prev;
+	prev.pid = 101;
+	assert_int_equal(detect_server_queue_starvation(&st, &no_opts, &out), 0);
+	assert_int_equal(out.len, 0);
+	prev.pid = 100;
+	/* A stricter threshold leaves s1 alone (2 is 10% of 20). */
+	{
+		struct detect_opts o = no_opts;
+
+		o.starve_pct = 10;
+		assert_int_equal(detect_server_queue_starvation(&st, &o, &out), 0);
+		assert_int_equal(out.len, 0);
+	}
+	/* Requests waiting in the backend's queue while the server is full at
+	 * its effective limit (HAProxy queues unbound requests there). */
+	{
+		static const char bq_prev[] =
+			"# pxname,svname,qcur,scur,slim,status,type,eff_maxconn,minconn,fullconn\n"
+			"be,s1,0,2,20,UP,2,2,2,100\n"
+			"be,BACKEND,6,8,100,UP,1,2,,100\n";
+		static const char bq_cur[] =
+			"# pxname,svname,qcur,scur,slim,status,type,eff_maxconn,minconn,fullconn\n"
+			"be,s1,0,2,20,UP,2,2,2,100\n"
+			"be,BACKEND,8,10,100,UP,1,2,,100\n";
+		static const char bq_notfull[] =
+			"# pxname,svname,qcur,scur,slim,status,type,eff_maxconn,minconn,fullconn\n"
+			"be,s1,0,1,20,UP,2,2,2,100\n"
+			"be,BACKEND,9,10,100,UP,1,2,,100\n";
+		struct stats_view bp, bc, bn;
+		struct detect_stats bst = { &bc, 1, &bp, 1 };
+
+		view_csv(&bp, 100, bq_prev, NULL);
+		view_csv(&bc, 100, bq_cur, NULL);
+		view_csv(&bn, 100, bq_notfull, NULL);
+		assert_int_equal(detect_server_queue_starvation(&bst, &no_opts, &out), 0);
+		check_findings(&out);
+		assert_int_equal(out.len, 1);
+		f = find(&out, DK_SERVER_QUEUE_STARVATION, "server:be/s1");
+		assert_non_null(f);
+		assert_true(f->value == 8.0);
+		assert_true(has(f->evidence, "\"backend_qcur\":8"));
+		assert_true(has(f->evidence, "\"qcur\":0"));
+		finding_list_free(&out);
+		/* Not full at its limit: the backend's queue is not its. */
+		bst.cur = &bn;
+		assert_int_equal(detect_server_queue_starvation(&bst, &no_opts, &out), 0);
+		assert_int_equal(out.len, 0);
+		stats_view_free(&bp);
+		stats_view_free(&bc);
+		stats_view_free(&bn);
+	}
+	/* Stock HAProxy without the configuration: the limit is unknown. */
+	cur.rows[0].eff_src = SE_NONE;
+	assert_int_equal(detect_server_queue_starvation(&st, &no_opts, &out), 0);
+	assert_int_equal(out.len, 0);
+	stats_view_free(&prev);
+	stats_view_free(&cur);
+	stats_view_free(&drain);
+}
+
+static void test_detect_maxconn_saturation(void **state)
+{
+	static const char csv[] =
+		"# pxname,svname,qcur,scur,slim,status,type\n"
+		"fe_a,FRONTEND,,95,100,OPEN,0\n"
+		"fe_b,FRONTEND,,80,100,OPEN,0\n"
+		"fe_c,FRONTEND,,7,,OPEN,0\n"
+		"be,BACKEND,0,95,10,UP,1\n";
+	static const char info[] = "Pid: 100\nMaxconn: 200\nCurrConns: 181\n";
+	struct stats_view v;
+	struct detect_stats st = { &v, 1, NULL, 0 };
+	struct finding_list out = { 0 };
+	struct detect_opts o = no_opts;
+	const struct finding *f;
+
+	(void)state;
+	view_csv(&v, 100, csv, NULL);
+	assert_int_equal(detect_maxconn_saturation(&st, &o, &out), 0);
+	check_findings(&out);
+	assert_int_equal(out.len, 1);
+	f = find(&out, DK_MAXCONN_SATURATION, "frontend:fe_a");
+	assert_non_null(f);
+	assert_true(f->value == 95.0);
+	assert_int_equal(f->severity, DS_WARNING);
+	finding_list_free(&out);
+	assert_int_equal(stats_parse_info(info, strlen(info), &v), 0);
+	o.maxconn_pct = 80;
+	assert_int_equal(detect_maxconn_saturation(&st, &o, &out), 0);
+	check_findings(&out);
+	assert_int_equal(out.len, 3);
+	assert_non_null(find(&out, DK_MAXCONN_SATURATION, "frontend:fe_b"));
+	f = find(&out, DK_MAXCONN_SATURATION, "pid:100");
+	assert_non_null(f);
+	assert_true(f->value == 181.0);
+	finding_list_free(&out);
+	stats_view_free(&v);
+}
+
+static void lossy(struct snapshot *s, const char *peer, unsigned st, uint8_t rto, uint32_t unacked,
+		  uint32_t ino)
+{
+	struct sd_sock *k = sock(s, st, "10.0.0.1", 80, (uint16_t)(50000 + ino), ino);
+
+	assert_int_equal(inet_pton(AF_INET, peer, k->raddr), 1);
+	k->has_info = 1;
+	k->info.retransmits = rto;
+	k->info.total_retrans = rto * 2u;
+	k->info.unacked = unacked;
+	own(s, ino, 100);
+}
+
+static void test_detect_lossy_peer(void **state)
+{
+	struct snapshot s;
+	struct finding_list out = { 0 };
+	const struct finding *f;
+
+	(void)state;
+	snap_init(&s, T0);
+	proc(&s, 100, 1, "proxyd", "/usr/sbin/proxyd", T0 - HOUR_MS, 'S');
+	lsock(&s, "0.0.0.0", 80, 1, 0, 128, 100);
+	lossy(&s, "10.0.0.9", SD_ESTABLISHED, 4, 3, 10);
+	lossy(&s, "10.0.0.9", SD_ESTABLISHED, 5, 2, 11);
+	lossy(&s, "10.0.0.9", SD_FIN_WAIT1, 1, 1, 12);     /* FIN unacknowledged */
+	lossy(&s, "10.0.0.9", SD_ESTABLISHED, 0, 0, 13);   /* healthy */
+	lossy(&s, "10.0.0.8", SD_ESTABLISHED, 6, 1, 14);   /* one lossy socket only */
+	lossy(&s, "10.0.0.8", SD_FIN_WAIT1, 0, 1, 15);     /* FIN not retransmitted yet */
+	lossy(&s, "10.0.0.8", SD_ESTABLISHED, 2, 1, 16);   /* below 3 RTOs */
+	group(&s);
+	assert_int_equal(detect_lossy_peer(NULL, &s, &no_opts, &out), 0);
+	check_findings(&out);
+	assert_int_equal(out.len, 1);
+	f = find(&out, DK_LOSSY_PEER, "peer:10.0.0.9");
+	assert_non_null(f);
+	assert_true(f->value == 3.0);
+	assert_int_equal(f->severity, DS_CRITICAL);
+	assert_true(has(f->evidence, "\"fin_wait1_unacked\":1"));
+	assert_true(has(f->evidence, "\"sockets\":4"));
+	finding_list_free(&out);
+	{
+		struct detect_opts o = no_opts;
+
+		o.lossy_min = 1;
+		o.lossy_retrans = 2;
+		assert_int_equal(detect_lossy_peer(NULL, &s, &o, &out), 0);
+		assert_int_equal(out.len, 2);
+		f = find(&out, DK_LOSSY_PEER, "peer:10.0.0.8");
+		assert_non_null(f);
+		assert_true(f->value == 2.0);
+		finding_list_free(&out);
+		/* A port filter without port 80 drops both. */
+		o.ports = (const uint16_t[]){ 81 };
+		o.nports = 1;
+		assert_int_equal(detect_lossy_peer(NULL, &s, &o, &out), 0);
+		assert_int_equal(out.len, 0);
+	}
+	snapshot_free(&s);
+}
+
+static void test_detect_config_lint(void **state)
+{
+	struct cfg_msg m[3] = {
+		{ CFG_SEV_WARNING, 12, (char *)"/etc/proxyd.cfg:12: 'timeout client-fin': not set" },
+		{ CFG_SEV_ERROR, 14, (char *)"/etc/proxyd.cfg:14: bad" },
+		{ CFG_SEV_WARNING, 30, (char *)"/etc/proxyd.cfg:30: server be/s1: effective maxconn is 2" },
+	};
+	struct cfg_diag d = { m, 3, 3, 1, 2, 0 };
+	struct finding_list out = { 0 };
+	const struct finding *f;
+
+	(void)state;
+	assert_int_equal(detect_config_lint(&d, &no_opts, &out), 0);
+	check_findings(&out);
+	assert_int_equal(out.len, 2);
+	f = find(&out, DK_CONFIG_LINT, "cfg:/etc/proxyd.cfg:12");
+	assert_non_null(f);
+	assert_true(has(f->summary, "client-fin"));
+	assert_true(has(f->evidence, "\"line\":12"));
+	assert_non_null(find(&out, DK_CONFIG_LINT, "cfg:/etc/proxyd.cfg:30"));
+	finding_list_free(&out);
+	d.nmsgs = 0;
+	assert_int_equal(detect_config_lint(&d, &no_opts, &out), 0);
+	assert_int_equal(out.len, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1350,6 +1687,11 @@ int main(void)
 		cmocka_unit_test(test_detect_kernel_tuning_findings),
 		cmocka_unit_test(test_detect_run_all_and_filters),
 		cmocka_unit_test(test_detect_run_empty_snapshot),
+		cmocka_unit_test(test_detect_session_on_down_server),
+		cmocka_unit_test(test_detect_server_queue_starvation),
+		cmocka_unit_test(test_detect_maxconn_saturation),
+		cmocka_unit_test(test_detect_lossy_peer),
+		cmocka_unit_test(test_detect_config_lint),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
