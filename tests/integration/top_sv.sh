@@ -61,6 +61,7 @@ listener_red() {
 # The demo's configuration on this test's ports and runtime dir.
 sed -e "s/127\.0\.0\.1:8080/127.0.0.1:$FP/" -e "s/127\.0\.0\.1:8081/127.0.0.1:$B1/" \
 	-e "s/127\.0\.0\.1:8082/127.0.0.1:$B2/" -e "s|runtime-dir .*|runtime-dir $T/run|" \
+	-e "s|/tmp/proxysv-demo/|$T/run/|" \
 	"$top_srcdir/examples/demo.cfg" >"$T/demo.cfg"
 printf '    proxyd %s\n' "$PROXYD" >>"$T/demo.cfg"
 # a second listener, to move the selection to (a selected row is drawn in
