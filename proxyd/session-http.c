@@ -25,6 +25,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -328,12 +329,39 @@ static int chan_append(struct sess_chan *c, const char *p, size_t len)
 
 /* Sends what is pending on c to cons. <0 on a write error, else 1 when
  * bytes moved. */
+/* Bytes of c not delivered to its consumer yet. */
+static uint64_t chan_pending(const struct sess_chan *c)
+{
+	return (uint64_t)c->len + c->pipe_bytes;
+}
+
+/* Moves the pipe's bytes to the consumer: 0 or 1 (progress), or -1. An
+ * emptied pipe goes back to the pool. */
+static int pipe_flush(struct sess_chan *c, struct sess_side *cons)
+{
+	ssize_t n = session_pipe_send(c, cons);
+
+	if (n == -1)
+		return -1;
+	if (!c->pipe_bytes && c->pipe[0] != -1)
+		sess_pipe_put(c->pipe);
+	return n > 0;
+}
+
+/* Sends what c holds, the pipe first (the buffer only ever fills after it
+ * was drained): 0 or 1 (progress), or -1. */
 static int chan_flush(struct sess_chan *c, struct sess_side *cons)
 {
 	ssize_t w;
+	int r = 0;
 
+	if (c->pipe_bytes) {
+		r = pipe_flush(c, cons);
+		if (r < 0 || c->pipe_bytes)
+			return r;
+	}
 	if (!c->len)
-		return 0;
+		return r;
 	w = session_cons_send(cons, c->buf->data + c->off, c->len);
 	if (w == -1)
 		return -1;
@@ -344,7 +372,7 @@ static int chan_flush(struct sess_chan *c, struct sess_side *cons)
 		c->buf = NULL;
 		c->off = 0;
 	}
-	return w > 0;
+	return r | (w > 0);
 }
 
 static void fmt_ip(const struct sockaddr_storage *ss, char *ip, size_t len)
@@ -392,10 +420,10 @@ static int ff_excepted(const struct cfg_proxy *cp, const struct sockaddr_storage
 
 static void retry_drop(struct sess_http *h)
 {
-	if (h->retry)
-		sess_buf_put(h->retry);
-	h->retry = NULL;
-	h->retry_len = 0;
+	if (h->io->retry)
+		sess_buf_put(h->io->retry);
+	h->io->retry = NULL;
+	h->io->retry_len = 0;
 }
 
 /* A reused server connection failed before any byte of the response: the
@@ -407,18 +435,18 @@ static int retry_fresh(struct session *s)
 {
 	struct sess_http *h = &s->http;
 
-	if (!(h->flags & HTTP_F_REUSED) || (h->flags & HTTP_F_RES_SEEN) || !h->retry || !s->srv)
+	if (!(h->flags & HTTP_F_REUSED) || (h->flags & HTTP_F_RES_SEEN) || !h->io->retry || !s->srv)
 		return 0;
 	session_side_close(&s->srvs, 0);
 	session_chan_release(&s->req);
-	s->req.buf = h->retry;
+	s->req.buf = h->io->retry;
 	s->req.off = 0;
-	s->req.len = h->retry_len;
-	h->retry = NULL;
-	h->retry_len = 0;
+	s->req.len = h->io->retry_len;
+	h->io->retry = NULL;
+	h->io->retry_len = 0;
 	s->req.flags = 0;
 	s->res.flags = 0;
-	buf_drop(&h->sbuf, &h->soff, &h->slen);
+	buf_drop(&h->io->sbuf, &h->io->soff, &h->io->slen);
 	h->flags = (h->flags & ~HTTP_F_REUSED) | HTTP_F_NOREUSE;
 	h->rq = HTTP_RQ_WAIT_SRV;
 	h->rs = HTTP_RS_NONE;
@@ -438,9 +466,9 @@ static void txn_begin(struct session *s)
 	h->status = 0;
 	h->tr = -1;
 	h->t_head = 0;
-	h->t_sent = 0;
-	h->reason = NULL;
-	h->rline[0] = '\0';
+	h->io->t_sent = 0;
+	h->io->reason = NULL;
+	h->io->rline[0] = '\0';
 	h->res_bytes0 = s->res.bytes;
 	h->req_bytes0 = s->req.bytes;
 	s->tw = -1;
@@ -505,7 +533,7 @@ static void srv_drop(struct session *s)
 	session_chan_release(&s->req);
 	s->req.flags = 0;
 	s->res.flags = 0;
-	buf_drop(&s->http.sbuf, &s->http.soff, &s->http.slen);
+	buf_drop(&s->http.io->sbuf, &s->http.io->soff, &s->http.io->slen);
 	s->state = SESS_ST_ASSIGN;
 }
 
@@ -517,7 +545,7 @@ static void cli_closing(struct session *s)
 
 	h->rq = HTTP_RQ_CLOSING;
 	h->rs = HTTP_RS_NONE;
-	buf_drop(&h->ibuf, &h->ioff, &h->ilen);
+	buf_drop(&h->io->ibuf, &h->io->ioff, &h->io->ilen);
 	s->res.flags &= ~SESS_CH_SHUTW;
 	s->cli.last_rd = loop_now();
 }
@@ -528,8 +556,8 @@ static void cli_closing(struct session *s)
 static int http_error(struct session *s, unsigned status, enum sess_cause cause,
 		      const char *reason)
 {
-	s->http.reason = reason;
-	if (s->res.len) {
+	s->http.io->reason = reason;
+	if (chan_pending(&s->res)) {
 		/* Part of a response is out already: a page cannot follow. */
 		txn_log(s, cause);
 		session_end(s, cause, 0, 0);
@@ -544,10 +572,41 @@ static int http_error(struct session *s, unsigned status, enum sess_cause cause,
 
 /* ---- session entry points ---------------------------------------------- */
 
+/* The transaction state (struct sess_http_io): 0, or -1 when none can be
+ * had. */
+static int io_take(struct session *s)
+{
+	struct sess_http *h = &s->http;
+
+	if (h->io)
+		return 0;
+	h->io = sess_http_io_get();
+	if (!h->io)
+		return -1;
+	h->rline = h->io->rline;
+	return 0;
+}
+
+/* Gives the transaction state back when nothing needs it: between
+ * requests, nothing buffered or pending either way. */
+static void io_release_idle(struct session *s)
+{
+	struct sess_http *h = &s->http;
+	struct sess_http_io *x = h->io;
+
+	if (!x || h->rq != HTTP_RQ_IDLE || h->rs != HTTP_RS_NONE || (h->flags & HTTP_F_TXN) ||
+	    x->ibuf || x->sbuf || x->retry || chan_pending(&s->req) || chan_pending(&s->res))
+		return;
+	sess_http_io_put(x);
+	h->io = NULL;
+	h->rline = "";
+}
+
 void http_session_start(struct session *s)
 {
 	struct sess_http *h = &s->http;
 
+	h->rline = "";
 	h->on = 1;
 	h->rq = HTTP_RQ_IDLE;
 	h->rs = HTTP_RS_NONE;
@@ -562,9 +621,15 @@ void http_session_free(struct session *s)
 {
 	struct sess_http *h = &s->http;
 
-	buf_drop(&h->ibuf, &h->ioff, &h->ilen);
-	buf_drop(&h->sbuf, &h->soff, &h->slen);
-	retry_drop(h);
+	if (h->io) {
+		buf_drop(&h->io->ibuf, &h->io->ioff, &h->io->ilen);
+		buf_drop(&h->io->sbuf, &h->io->soff, &h->io->slen);
+		retry_drop(h);
+		sess_http_io_put(h->io);
+		h->io = NULL;
+	}
+	h->rline = "";
+	h->on = 0;
 	G.freed = s;
 }
 
@@ -595,7 +660,7 @@ void http_session_end(struct session *s, enum sess_cause cause)
 	struct sess_http *h = &s->http;
 
 	if ((h->flags & HTTP_F_TXN) && !h->status && h->rq != HTTP_RQ_TUNNEL &&
-	    s->res.len == 0 && !(h->flags & HTTP_F_ERRSENT)) {
+	    chan_pending(&s->res) == 0 && !(h->flags & HTTP_F_ERRSENT)) {
 		unsigned st = end_status(s, cause);
 
 		if (st)
@@ -634,10 +699,10 @@ int http_conn_reuse(struct session *s, struct server *srv)
 	h->idle_srv = NULL;
 	h->flags |= HTTP_F_REUSED;
 	/* Keep what is needed to send a bodiless request again. */
-	if (h->req.state == H1_ST_DONE && s->req.len && !h->retry &&
-	    (h->retry = sess_buf_get()) != NULL) {
-		memcpy(h->retry->data, s->req.buf->data + s->req.off, s->req.len);
-		h->retry_len = s->req.len;
+	if (h->io->req.state == H1_ST_DONE && s->req.len && !h->io->retry &&
+	    (h->io->retry = sess_buf_get()) != NULL) {
+		memcpy(h->io->retry->data, s->req.buf->data + s->req.off, s->req.len);
+		h->io->retry_len = s->req.len;
 	}
 	s->srv = srv;
 	s->state = SESS_ST_DATA;
@@ -651,7 +716,7 @@ int http_conn_reuse(struct session *s, struct server *srv)
 	s->res.flags = 0;
 	h->rq = HTTP_RQ_BODY;
 	h->rs = HTTP_RS_HEAD;
-	h->t_sent = s->t_connect;
+	h->io->t_sent = s->t_connect;
 	/* The caller (assign or queue) returns to the session's driver,
 	 * which sends the head; a queue handing the slot over from another
 	 * session's callback needs a resume. */
@@ -666,7 +731,7 @@ void http_srv_connected(struct session *s)
 	h->flags &= ~HTTP_F_REUSED;
 	h->rq = HTTP_RQ_BODY;
 	h->rs = HTTP_RS_HEAD;
-	h->t_sent = loop_now();
+	h->io->t_sent = loop_now();
 	http_run(s);
 }
 
@@ -680,6 +745,10 @@ void http_timeout(struct session *s, enum sess_exp what)
 		 * connection is closed silently. */
 		if (what == SESS_EXP_HTTP_KA || h->nreq) {
 			session_end(s, SESS_CAUSE_NONE, 0, 0);
+			return;
+		}
+		if (io_take(s) == -1) {
+			session_end(s, SESS_CAUSE_RESOURCE, 0, 0);
 			return;
 		}
 		txn_begin(s);
@@ -699,23 +768,23 @@ static void bad_request_log(struct session *s)
 	s->fe->fe.ereq++;
 	fmt_ip(&s->cli_addr, ip, sizeof(ip));
 	plog_event(PLOG_NOTICE, "event=http_bad_request frontend=%s client=%s reason=\"%s\" "
-		   "pos=%u", s->fe->name, ip, h1_err_str(s->http.req.err), s->http.req.err_pos);
+		   "pos=%u", s->fe->name, ip, h1_err_str(s->http.io->req.err), s->http.io->req.err_pos);
 }
 
 static void rline_capture(struct sess_http *h, const char *buf)
 {
-	const struct h1_msg *m = &h->req;
+	const struct h1_msg *m = &h->io->req;
 	uint32_t end = m->version.off + m->version.len;
 	uint32_t len = end > m->start ? end - m->start : 0;
 	uint32_t i;
 
-	if (len >= sizeof(h->rline))
-		len = sizeof(h->rline) - 1;
-	memcpy(h->rline, buf + m->start, len);
+	if (len >= sizeof(h->io->rline))
+		len = sizeof(h->io->rline) - 1;
+	memcpy(h->io->rline, buf + m->start, len);
 	for (i = 0; i < len; i++)
-		if (h->rline[i] == '"' || (unsigned char)h->rline[i] < 0x20)
-			h->rline[i] = '#';
-	h->rline[len] = '\0';
+		if (h->io->rline[i] == '"' || (unsigned char)h->io->rline[i] < 0x20)
+			h->io->rline[i] = '#';
+	h->io->rline[len] = '\0';
 }
 
 static void op_add(struct http_hdr_op *ops, size_t *nops, enum http_hop_kind k,
@@ -736,8 +805,8 @@ static void op_add(struct http_hdr_op *ops, size_t *nops, enum http_hop_kind k,
 static int req_analyse(struct session *s)
 {
 	struct sess_http *h = &s->http;
-	struct h1_msg *m = &h->req;
-	const char *buf = h->ibuf->data + h->ioff;
+	struct h1_msg *m = &h->io->req;
+	const char *buf = h->io->ibuf->data + h->io->ioff;
 	const struct cfg_proxy *fcp = cfg_of(s->fe), *bcp;
 	struct http_hdr_op ops[HTTP_MAX_OPS];
 	size_t nops = 0;
@@ -835,10 +904,10 @@ static int req_analyse(struct session *s)
 	if (n < 0)
 		return http_error(s, 500, SESS_CAUSE_INTERNAL, "head rewrite overflow");
 	s->req.len = (uint32_t)n;
-	h->ioff += m->head_len;
-	h->ilen -= m->head_len;
-	if (!h->ilen)
-		h->ioff = 0;
+	h->io->ioff += m->head_len;
+	h->io->ilen -= m->head_len;
+	if (!h->io->ilen)
+		h->io->ioff = 0;
 	h->rq = HTTP_RQ_WAIT_SRV;
 	G.freed = NULL;
 	session_assign(s);
@@ -854,8 +923,13 @@ static int req_head(struct session *s)
 	int progress = 0, r;
 	ssize_t n;
 
+	if (io_take(s) == -1) {
+		session_end(s, SESS_CAUSE_RESOURCE, 0, 0);
+		return -1;
+	}
+
 	for (;;) {
-		if (h->ilen) {
+		if (h->io->ilen) {
 			if (h->rq == HTTP_RQ_IDLE) {
 				h->rq = HTTP_RQ_HEAD;
 				if (h->nreq) {
@@ -865,31 +939,31 @@ static int req_head(struct session *s)
 				txn_begin(s);
 				progress = 1;
 			}
-			h1_msg_init(&h->req, 0, G.max_head, G.reqhdrs, G.maxhdr);
-			r = h1_head_parse(&h->req, h->ibuf->data + h->ioff, h->ilen);
+			h1_msg_init(&h->io->req, 0, G.max_head, G.reqhdrs, G.maxhdr);
+			r = h1_head_parse(&h->io->req, h->io->ibuf->data + h->io->ioff, h->io->ilen);
 			if (r == 1)
 				return req_analyse(s);
 			if (r < 0) {
 				bad_request_log(s);
-				return http_error(s, h1_err_status(h->req.err), SESS_CAUSE_PROXY,
-						  h1_err_str(h->req.err));
+				return http_error(s, h1_err_status(h->io->req.err), SESS_CAUSE_PROXY,
+						  h1_err_str(h->io->req.err));
 			}
-			if (h->ioff + h->ilen >= SESS_BUFSIZE) {
-				if (h->ioff == 0) {
+			if (h->io->ioff + h->io->ilen >= SESS_BUFSIZE) {
+				if (h->io->ioff == 0) {
 					s->fe->fe.ereq++;
 					return http_error(s, 400, SESS_CAUSE_PROXY,
 							  "head too big");
 				}
-				memmove(h->ibuf->data, h->ibuf->data + h->ioff, h->ilen);
-				h->ioff = 0;
+				memmove(h->io->ibuf->data, h->io->ibuf->data + h->io->ioff, h->io->ilen);
+				h->io->ioff = 0;
 			}
 		}
 		if (!(s->cli.flags & SESS_SD_CAN_RECV))
 			return progress;
-		if (buf_ensure(&h->ibuf) == -1)
+		if (buf_ensure(&h->io->ibuf) == -1)
 			return http_error(s, 500, SESS_CAUSE_RESOURCE, "out of memory");
-		n = recv(s->cli.fd, h->ibuf->data + h->ioff + h->ilen,
-			 SESS_BUFSIZE - h->ioff - h->ilen, MSG_DONTWAIT);
+		n = recv(s->cli.fd, h->io->ibuf->data + h->io->ioff + h->io->ilen,
+			 SESS_BUFSIZE - h->io->ioff - h->io->ilen, MSG_DONTWAIT);
 		if (n == 0) {
 			if (h->rq == HTTP_RQ_IDLE) {
 				/* Closed between requests: a normal end. */
@@ -905,8 +979,8 @@ static int req_head(struct session *s)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
 				s->cli.flags &= ~SESS_SD_CAN_RECV;
-				if (!h->ilen)
-					buf_drop(&h->ibuf, &h->ioff, &h->ilen);
+				if (!h->io->ilen)
+					buf_drop(&h->io->ibuf, &h->io->ioff, &h->io->ilen);
 				return progress;
 			}
 			session_end(s, h->rq == HTTP_RQ_IDLE ? SESS_CAUSE_NONE : SESS_CAUSE_CLI_ABORT,
@@ -916,12 +990,68 @@ static int req_head(struct session *s)
 		s->cli.last_rd = loop_now();
 		s->req.bytes += (uint64_t)n;
 		session_count_bytes(s, 1, (uint64_t)n);
-		h->ilen += (uint32_t)n;
+		if ((size_t)n < SESS_BUFSIZE - h->io->ioff - h->io->ilen &&
+		    !(s->cli.flags & SESS_SD_RDHUP))
+			s->cli.flags &= ~SESS_SD_CAN_RECV;      /* drained (see chan_copy) */
+		h->io->ilen += (uint32_t)n;
 		progress = 1;
 	}
 }
 
 /* ---- bodies ------------------------------------------------------------ */
+
+/* Response body bytes the framing allows forwarding unparsed above which
+ * they go through a pipe (splice) rather than the copy buffer. */
+#define HTTP_SPLICE_MIN (64u * 1024u)
+#define HTTP_SPLICE_CHUNK (1u << 20)
+
+/* One splice of body bytes (at most h1_body_direct) from the producer into
+ * c's pipe, then as much of the pipe as the consumer takes. Only called
+ * with nothing buffered on c. 1 progress, 0 nothing moved (no data, no
+ * pipe, or splicing unsupported: c is then marked), or a FWD_ERR_* code. */
+static int body_splice(struct session *s, struct h1_msg *m, struct sess_chan *c,
+		       struct sess_side *prod, struct sess_side *cons, uint32_t *budget)
+{
+	uint64_t d = h1_body_direct(m);
+	size_t want = d < HTTP_SPLICE_CHUNK ? (size_t)d : HTTP_SPLICE_CHUNK;
+	ssize_t n;
+
+	if (c->pipe[0] == -1 && sess_pipe_get(c->pipe) == -1)
+		return 0;
+	do
+		n = splice(prod->fd, NULL, c->pipe[1], NULL, want,
+			   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	while (n == -1 && errno == EINTR);
+	if (n == 0) {
+		sess_pipe_put(c->pipe);
+		c->flags |= SESS_CH_SHUTR;
+		return h1_msg_eof(m) == -1 ? FWD_ERR_TRUNC : 0;
+	}
+	if (n == -1) {
+		int e = errno;
+
+		sess_pipe_put(c->pipe);
+		if (e == EAGAIN || e == EWOULDBLOCK) {
+			prod->flags &= ~SESS_SD_CAN_RECV;
+			return 0;
+		}
+		if (e == EINVAL || e == ENOSYS) {
+			c->flags |= SESS_CH_NOSPLICE;
+			return 0;
+		}
+		return FWD_ERR_PROD;
+	}
+	h1_body_skip(m, (uint64_t)n);
+	c->pipe_bytes += (uint32_t)n;
+	c->bytes += (uint64_t)n;
+	session_count_bytes(s, 0, (uint64_t)n);
+	prod->last_rd = loop_now();
+	cons->last_wr = prod->last_rd;
+	*budget = (uint32_t)n < *budget ? *budget - (uint32_t)n : 0;
+	if (pipe_flush(c, cons) < 0)
+		return FWD_ERR_CONS;
+	return 1;
+}
 
 /* Forwards body bytes of one message: first those already buffered, then
  * straight from the producer, each checked by the framing parser; bytes
@@ -930,13 +1060,13 @@ static int req_head(struct session *s)
 static int http_fwd(struct session *s, int req)
 {
 	struct sess_http *h = &s->http;
-	struct h1_msg *m = req ? &h->req : &h->res;
+	struct h1_msg *m = req ? &h->io->req : &h->io->res;
 	struct sess_side *prod = req ? &s->cli : &s->srvs;
 	struct sess_side *cons = req ? &s->srvs : &s->cli;
 	struct sess_chan *c = req ? &s->req : &s->res;
-	struct sess_buf **ib = req ? &h->ibuf : &h->sbuf;
-	uint32_t *ioff = req ? &h->ioff : &h->soff;
-	uint32_t *ilen = req ? &h->ilen : &h->slen;
+	struct sess_buf **ib = req ? &h->io->ibuf : &h->io->sbuf;
+	uint32_t *ioff = req ? &h->io->ioff : &h->io->soff;
+	uint32_t *ilen = req ? &h->io->ilen : &h->io->slen;
 	uint32_t budget = SESS_BUDGET;
 	int progress = 0, r;
 
@@ -959,7 +1089,7 @@ static int http_fwd(struct session *s, int req)
 	if (r < 0)
 		return FWD_ERR_CONS;
 	progress |= r;
-	if (c->len)
+	if (chan_pending(c))
 		return progress;
 	while (m->state == H1_ST_BODY) {
 		const char *src;
@@ -984,6 +1114,20 @@ static int http_fwd(struct session *s, int req)
 				G.more = 1;
 				break;
 			}
+			if (!req && d >= HTTP_SPLICE_MIN && session_splice_ok(c)) {
+				r = body_splice(s, m, c, prod, cons, &budget);
+				if (r < 0)
+					return r;
+				if (r > 0) {
+					progress = 1;
+					if (chan_pending(c))
+						break;
+					continue;
+				}
+				if (!(prod->flags & SESS_SD_CAN_RECV) || (c->flags & SESS_CH_SHUTR))
+					break;
+				/* No pipe or splicing unsupported: copy. */
+			}
 			if (d && d < want)
 				want = (size_t)d;
 			n = recv(prod->fd, G.scratch, want, MSG_DONTWAIT);
@@ -1006,6 +1150,10 @@ static int http_fwd(struct session *s, int req)
 			c->bytes += (uint64_t)n;
 			session_count_bytes(s, req, (uint64_t)n);
 			budget = (uint32_t)n < budget ? budget - (uint32_t)n : 0;
+			/* A short read drained the socket: the next arrival is
+			 * an edge of its own (as in chan_copy). */
+			if ((size_t)n < want && !(prod->flags & SESS_SD_RDHUP))
+				prod->flags &= ~SESS_SD_CAN_RECV;
 			src = G.scratch;
 			a = h1_body_parse(m, src, (size_t)n);
 			if (a < 0)
@@ -1053,8 +1201,9 @@ static int req_body(struct session *s)
 			return -1;
 		case FWD_ERR_BODY:
 			bad_request_log(s);
-			if (s->res.len == 0 && h->rs == HTTP_RS_HEAD && !(h->flags & HTTP_F_RES_SEEN))
-				return http_error(s, 400, SESS_CAUSE_PROXY, h1_err_str(h->req.err));
+			if (chan_pending(&s->res) == 0 && h->rs == HTTP_RS_HEAD &&
+			    !(h->flags & HTTP_F_RES_SEEN))
+				return http_error(s, 400, SESS_CAUSE_PROXY, h1_err_str(h->io->req.err));
 			/* fall through */
 		default:
 			txn_log(s, SESS_CAUSE_CLI_ABORT);
@@ -1062,7 +1211,7 @@ static int req_body(struct session *s)
 			return -1;
 		}
 	}
-	if (h->req.state == H1_ST_DONE && s->req.len == 0) {
+	if (h->io->req.state == H1_ST_DONE && s->req.len == 0) {
 		h->rq = HTTP_RQ_DONE;
 		return 1;
 	}
@@ -1075,8 +1224,8 @@ static int req_body(struct session *s)
 static int res_analyse(struct session *s)
 {
 	struct sess_http *h = &s->http;
-	struct h1_msg *m = &h->res;
-	const char *buf = h->sbuf->data + h->soff;
+	struct h1_msg *m = &h->io->res;
+	const char *buf = h->io->sbuf->data + h->io->soff;
 	const struct cfg_proxy *fcp = cfg_of(s->fe), *bcp = cfg_of(s->be);
 	struct http_hdr_op ops[HTTP_MAX_OPS];
 	size_t nops = 0, room;
@@ -1089,12 +1238,12 @@ static int res_analyse(struct session *s)
 		/* 100 Continue and friends go to the client as they are. */
 		if (chan_append(&s->res, buf, m->head_len) == -1)
 			return http_error(s, 502, SESS_CAUSE_RESOURCE, "interim response");
-		h->soff += m->head_len;
-		h->slen -= m->head_len;
+		h->io->soff += m->head_len;
+		h->io->slen -= m->head_len;
 		return 1;
 	}
 	tunnel = h1_msg_is_tunnel(m);
-	h->tr = (int)(loop_now() - h->t_sent);
+	h->tr = (int)(loop_now() - h->io->t_sent);
 	v = http_rules_run(&bcp->rules, 1, NULL, NULL, m, buf, ops, HTTP_RULE_OPS, &nops, &status);
 	if (v == HTTP_VERDICT_CONTINUE && fcp != bcp)
 		v = http_rules_run(&fcp->rules, 1, NULL, NULL, m, buf, ops, HTTP_RULE_OPS, &nops,
@@ -1121,10 +1270,10 @@ static int res_analyse(struct session *s)
 		if (m->status == 101)
 			op_add(ops, &nops, HTTP_HOP_ADD, "Connection", "upgrade");
 	} else if (!cli_ka) {
-		if (h->req.flags & H1_MF_VER11)
+		if (h->io->req.flags & H1_MF_VER11)
 			op_add(ops, &nops, HTTP_HOP_ADD, "Connection", "close");
 		h->flags |= HTTP_F_CLOSE_SENT;
-	} else if (!(h->req.flags & H1_MF_VER11)) {
+	} else if (!(h->io->req.flags & H1_MF_VER11)) {
 		op_add(ops, &nops, HTTP_HOP_ADD, "Connection", "keep-alive");
 	}
 	if (!s->res.buf) {
@@ -1147,19 +1296,19 @@ static int res_analyse(struct session *s)
 	s->res.len += (uint32_t)n;
 	h->status = m->status;
 	hrsp_count(s, m->status);
-	h->soff += m->head_len;
-	h->slen -= m->head_len;
-	if (!h->slen)
-		h->soff = 0;
+	h->io->soff += m->head_len;
+	h->io->slen -= m->head_len;
+	if (!h->io->slen)
+		h->io->soff = 0;
 	if (tunnel) {
 		/* Bytes already read on either side go first, then the TCP
 		 * core forwards (timeout tunnel). */
-		if (h->slen && chan_append(&s->res, h->sbuf->data + h->soff, h->slen) == -1)
+		if (h->io->slen && chan_append(&s->res, h->io->sbuf->data + h->io->soff, h->io->slen) == -1)
 			return http_error(s, 502, SESS_CAUSE_RESOURCE, "tunnel");
-		if (h->ilen && chan_append(&s->req, h->ibuf->data + h->ioff, h->ilen) == -1)
+		if (h->io->ilen && chan_append(&s->req, h->io->ibuf->data + h->io->ioff, h->io->ilen) == -1)
 			return http_error(s, 502, SESS_CAUSE_RESOURCE, "tunnel");
-		buf_drop(&h->sbuf, &h->soff, &h->slen);
-		buf_drop(&h->ibuf, &h->ioff, &h->ilen);
+		buf_drop(&h->io->sbuf, &h->io->soff, &h->io->slen);
+		buf_drop(&h->io->ibuf, &h->io->ioff, &h->io->ilen);
 		h->rq = HTTP_RQ_TUNNEL;
 		h->rs = HTTP_RS_TUNNEL;
 		s->tunnel = 1;
@@ -1186,15 +1335,15 @@ static int res_head(struct session *s)
 	}
 	progress |= r;
 	for (;;) {
-		if (h->slen) {
+		if (h->io->slen) {
 			uint32_t fl = H1_MF_RESP;
 
-			if (h->req.meth == H1_METH_HEAD)
+			if (h->io->req.meth == H1_METH_HEAD)
 				fl |= H1_MF_REQ_HEAD;
-			if (h->req.meth == H1_METH_CONNECT)
+			if (h->io->req.meth == H1_METH_CONNECT)
 				fl |= H1_MF_REQ_CONNECT;
-			h1_msg_init(&h->res, fl, G.max_head, G.reshdrs, G.maxhdr);
-			r = h1_head_parse(&h->res, h->sbuf->data + h->soff, h->slen);
+			h1_msg_init(&h->io->res, fl, G.max_head, G.reshdrs, G.maxhdr);
+			r = h1_head_parse(&h->io->res, h->io->sbuf->data + h->io->soff, h->io->slen);
 			if (r == 1) {
 				r = res_analyse(s);
 				if (r < 0 || h->rs != HTTP_RS_HEAD)
@@ -1208,31 +1357,31 @@ static int res_head(struct session *s)
 					s->srv->c.eresp++;
 				plog_event(PLOG_NOTICE, "event=http_bad_response backend=%s server=%s "
 					   "reason=\"%s\" pos=%u", s->be->name,
-					   s->srv ? s->srv->name : "-", h1_err_str(h->res.err),
-					   h->res.err_pos);
-				return http_error(s, 502, SESS_CAUSE_PROXY, h1_err_str(h->res.err));
+					   s->srv ? s->srv->name : "-", h1_err_str(h->io->res.err),
+					   h->io->res.err_pos);
+				return http_error(s, 502, SESS_CAUSE_PROXY, h1_err_str(h->io->res.err));
 			}
-			if (h->soff + h->slen >= SESS_BUFSIZE) {
-				if (h->soff == 0) {
+			if (h->io->soff + h->io->slen >= SESS_BUFSIZE) {
+				if (h->io->soff == 0) {
 					s->be->be.eresp++;
 					return http_error(s, 502, SESS_CAUSE_PROXY,
 							  "response head too big");
 				}
-				memmove(h->sbuf->data, h->sbuf->data + h->soff, h->slen);
-				h->soff = 0;
+				memmove(h->io->sbuf->data, h->io->sbuf->data + h->io->soff, h->io->slen);
+				h->io->soff = 0;
 			}
 		}
 		if (!(s->srvs.flags & SESS_SD_CAN_RECV))
 			return progress;
-		if (buf_ensure(&h->sbuf) == -1) {
+		if (buf_ensure(&h->io->sbuf) == -1) {
 			session_end(s, SESS_CAUSE_RESOURCE, 0, 0);
 			return -1;
 		}
-		n = recv(s->srvs.fd, h->sbuf->data + h->soff + h->slen,
-			 SESS_BUFSIZE - h->soff - h->slen, MSG_DONTWAIT);
+		n = recv(s->srvs.fd, h->io->sbuf->data + h->io->soff + h->io->slen,
+			 SESS_BUFSIZE - h->io->soff - h->io->slen, MSG_DONTWAIT);
 		if (n == 0 || (n == -1 && errno != EINTR && errno != EAGAIN &&
 			       errno != EWOULDBLOCK)) {
-			if (h->slen == 0 && retry_fresh(s))
+			if (h->io->slen == 0 && retry_fresh(s))
 				return ended(s) ? -1 : 1;
 			s->be->be.eresp++;
 			if (s->srv)
@@ -1251,7 +1400,10 @@ static int res_head(struct session *s)
 		s->srvs.last_rd = loop_now();
 		s->res.bytes += (uint64_t)n;
 		session_count_bytes(s, 0, (uint64_t)n);
-		h->slen += (uint32_t)n;
+		if ((size_t)n < SESS_BUFSIZE - h->io->soff - h->io->slen &&
+		    !(s->srvs.flags & SESS_SD_RDHUP))
+			s->srvs.flags &= ~SESS_SD_CAN_RECV;     /* drained */
+		h->io->slen += (uint32_t)n;
 		progress = 1;
 	}
 }
@@ -1277,9 +1429,9 @@ static int res_body(struct session *s)
 			return -1;
 		}
 	}
-	if (h->res.state == H1_ST_DONE) {
+	if (h->io->res.state == H1_ST_DONE) {
 		h->rs = HTTP_RS_DONE;
-		if (h->slen || (s->res.flags & SESS_CH_SHUTR))
+		if (h->io->slen || (s->res.flags & SESS_CH_SHUTR))
 			h->flags &= ~HTTP_F_SRV_KA;
 		return 1;
 	}
@@ -1307,7 +1459,7 @@ static int txn_end(struct session *s)
 					  s->tc < 0 ? -1u : (unsigned)s->tc,
 					  (unsigned)(loop_now() - h->t_rq));
 	}
-	keep_srv = (h->flags & HTTP_F_SRV_KA) && s->srvs.fd != -1 && !h->slen &&
+	keep_srv = (h->flags & HTTP_F_SRV_KA) && s->srvs.fd != -1 && !h->io->slen &&
 		   !(s->srvs.flags & SESS_SD_RDHUP) && srv;
 	if (keep_srv) {
 		/* Everything of the response was read: any later arrival
@@ -1319,7 +1471,7 @@ static int txn_end(struct session *s)
 		s->req.flags = 0;
 		s->res.flags = 0;
 		backend_release(srv, s);
-		buf_drop(&h->sbuf, &h->soff, &h->slen);
+		buf_drop(&h->io->sbuf, &h->io->soff, &h->io->slen);
 	} else {
 		srv_drop(s);
 	}
@@ -1329,8 +1481,8 @@ static int txn_end(struct session *s)
 		h->rq = HTTP_RQ_IDLE;
 		h->t_rq = loop_now();
 		h->t_rq_real = loop_now_real();
-		if (!h->ilen)
-			buf_drop(&h->ibuf, &h->ioff, &h->ilen);
+		if (!h->io->ilen)
+			buf_drop(&h->io->ibuf, &h->io->ioff, &h->io->ilen);
 		/* A request may be waiting in the socket: edge-triggered
 		 * epoll does not say it again. */
 		return 1;
@@ -1354,7 +1506,7 @@ static int cli_drain(struct session *s)
 		session_end(s, SESS_CAUSE_NONE, 0, 0);
 		return -1;
 	}
-	if (s->res.len)
+	if (chan_pending(&s->res))
 		return r;
 	if (!(s->res.flags & SESS_CH_SHUTW)) {
 		s->res.flags |= SESS_CH_SHUTW;
@@ -1404,7 +1556,7 @@ static int http_step(struct session *s)
 		if (h->rq == HTTP_RQ_TUNNEL)
 			return 1;
 	}
-	if (h->rs == HTTP_RS_DONE && s->res.len == 0) {
+	if (h->rs == HTTP_RS_DONE && chan_pending(&s->res) == 0) {
 		if (h->rq == HTTP_RQ_BODY && s->state == SESS_ST_DATA) {
 			/* Early response: the rest of the request body cannot
 			 * follow on this connection. */
@@ -1466,5 +1618,6 @@ void http_run(struct session *s)
 	}
 	if (G.more || i == 32)
 		session_resume_soon(s);
+	io_release_idle(s);
 	session_timer_update(s);
 }

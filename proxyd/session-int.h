@@ -31,9 +31,14 @@ void session_timer_update(struct session *s);
 int session_forward(struct session *s);
 void session_side_close(struct sess_side *sd, int rst);
 void session_chan_release(struct sess_chan *c);
+/* 1 when c may forward through a pipe (splicing is on and has not failed
+ * on c's sockets). */
+int session_splice_ok(const struct sess_chan *c);
 void session_count_bytes(struct session *s, int req, uint64_t n);
 /* Writes as much of buf as the consumer takes: bytes written, or -1. */
 ssize_t session_cons_send(struct sess_side *cons, const char *buf, size_t len);
+/* Splices as much of c's pipe as the consumer takes: bytes moved, or -1. */
+ssize_t session_pipe_send(struct sess_chan *c, struct sess_side *cons);
 void session_side_note_events(struct sess_side *sd, uint32_t ev);
 /* Arms the resume timer (budget used up with data still readable). */
 void session_resume_soon(struct session *s);

@@ -10,6 +10,7 @@
 
 #define SESS_CHUNK 64
 #define BUF_CHUNK 16
+#define HTTP_CHUNK 32
 #define PIPE_CACHE 256
 #ifndef SESS_PIPE_SIZE
 #define SESS_PIPE_SIZE (256 * 1024)
@@ -30,7 +31,9 @@ static struct {
 	struct chunk *chunks;
 	struct free_sess *free_sess;
 	struct sess_buf *free_buf;
+	struct sess_http_io *free_http;
 	unsigned sess_alloc, sess_used;
+	unsigned http_alloc, http_used;
 	unsigned buf_alloc, buf_used;
 	int pipes[PIPE_CACHE][2];
 	unsigned npipes;        /* cached (empty, open) */
@@ -104,6 +107,36 @@ void sess_pool_put(struct session *s)
 	f->next = P.free_sess;
 	P.free_sess = f;
 	P.sess_used--;
+}
+
+struct sess_http_io *sess_http_io_get(void)
+{
+	struct sess_http_io *x;
+
+	if (!P.free_http) {
+		struct sess_http_io *base = chunk_new(sizeof(*base), HTTP_CHUNK);
+		unsigned i;
+
+		if (!base)
+			return NULL;
+		for (i = 0; i < HTTP_CHUNK; i++) {
+			base[i].next = P.free_http;
+			P.free_http = &base[i];
+		}
+		P.http_alloc += HTTP_CHUNK;
+	}
+	x = P.free_http;
+	P.free_http = x->next;
+	P.http_used++;
+	memset(x, 0, sizeof(*x));
+	return x;
+}
+
+void sess_http_io_put(struct sess_http_io *x)
+{
+	x->next = P.free_http;
+	P.free_http = x;
+	P.http_used--;
 }
 
 struct sess_buf *sess_buf_get(void)
@@ -187,6 +220,8 @@ void sess_pool_stats(struct sess_pool_stats *st)
 	st->sess_used = P.sess_used;
 	st->buf_alloc = P.buf_alloc;
 	st->buf_used = P.buf_used;
+	st->http_alloc = P.http_alloc;
+	st->http_used = P.http_used;
 	st->pipes_used = P.pipes_used;
 	st->pipes_free = P.npipes;
 	st->maxpipes = P.maxpipes;

@@ -1,4 +1,4 @@
-/* Pools for the session layer: sessions and copy buffers come from free
+/* Pools for the session layer: sessions, HTTP states and copy buffers come from free
  * lists that grow in chunks and are only released at exit, so that no
  * malloc happens per session once the pools are warm; pipes (for splice)
  * are kept open in a bounded cache.
@@ -32,6 +32,10 @@ void sess_pool_free(void);
 struct session *sess_pool_get(void);
 void sess_pool_put(struct session *s);
 
+/* The HTTP state of a mode http session, zeroed. */
+struct sess_http_io *sess_http_io_get(void);
+void sess_http_io_put(struct sess_http_io *x);
+
 struct sess_buf *sess_buf_get(void);
 void sess_buf_put(struct sess_buf *b);
 
@@ -48,6 +52,8 @@ struct sess_pool_stats {
 	unsigned sess_used;
 	unsigned buf_alloc;
 	unsigned buf_used;
+	unsigned http_alloc;    /* HTTP states (struct sess_http_io) */
+	unsigned http_used;
 	unsigned pipes_used;
 	unsigned pipes_free;
 	unsigned maxpipes;

@@ -126,6 +126,9 @@ struct sess_chan {
 #define SESS_SD_CAN_RECV  0x01u /* an edge said readable and recv has not said EAGAIN */
 #define SESS_SD_CAN_SEND  0x02u /* an edge said writable and send has not said EAGAIN */
 #define SESS_SD_RDHUP     0x04u /* the peer's end of stream (or an error) was signalled */
+#define SESS_SD_FIN       0x08u /* the peer's end of stream was signalled without an error:
+				 * every byte it sent is queued, so a short read has read
+				 * them all and the next read would return 0 */
 
 struct sess_side {
 	int fd;                 /* -1 when closed */
@@ -180,11 +183,13 @@ enum http_rs {
 
 #define HTTP_RLINE_MAX 192
 
-struct sess_http {
-	uint8_t on;             /* the frontend is in mode http */
-	uint8_t rq;             /* enum http_rq */
-	uint8_t rs;             /* enum http_rs */
-	unsigned flags;         /* HTTP_F_* */
+/* The HTTP state that only a transaction in progress needs: taken from its
+ * own pool (session-pool.h) when the first byte of a request arrives (or a
+ * first request times out) and given back once the session is idle again
+ * with nothing buffered, or ends. Sessions in mode tcp and idle keep-alive
+ * connections carry none of it. */
+struct sess_http_io {
+	struct sess_http_io *next;      /* the pool's free list */
 	struct sess_buf *ibuf;  /* bytes from the client not forwarded yet: the head being
 				 * parsed, then pipelined data; NULL when empty */
 	uint32_t ioff, ilen;
@@ -192,25 +197,35 @@ struct sess_http {
 	uint32_t soff, slen;
 	struct h1_msg req;
 	struct h1_msg res;
-	struct server *idle_srv;        /* server of the session's own idle connection */
-	uint64_t t_rq;          /* when the wait for this request began (accept, or the end of
-				 * the previous response) */
-	uint64_t t_rq_real;     /* same, epoch ms (log date) */
-	uint64_t t_head;        /* head complete; 0 = not yet */
 	uint64_t t_sent;        /* request head handed to the server connection */
-	int tr;                 /* ms from the request sent to the response head; -1 = none */
-	int tw, tc;             /* this transaction's queue and connect times; -1 = none */
-	unsigned status;        /* status sent to the client; 0 = none yet */
-	unsigned nreq;          /* requests received on this connection */
-	uint64_t res_bytes0;    /* s->res.bytes when this transaction began */
-	uint64_t req_bytes0;
 	const char *reason;     /* why a request was refused (log), or NULL */
-	uint32_t err_bytes;     /* length of the error answer sent, if any */
 	struct sess_buf *retry; /* copy of a bodiless request sent over a reused
 				 * connection, until the response starts: sent again over
 				 * a new connection if the server had closed the old one */
 	uint32_t retry_len;
 	char rline[HTTP_RLINE_MAX];     /* request line for the log ("" = none) */
+};
+
+/* Embedded in every session: what the session core, the timers and the log
+ * line read. All of it is zero in mode tcp; io is NULL while idle. */
+struct sess_http {
+	uint8_t on;             /* the frontend is in mode http */
+	uint8_t rq;             /* enum http_rq */
+	uint8_t rs;             /* enum http_rs */
+	unsigned flags;         /* HTTP_F_* */
+	unsigned status;        /* status sent to the client; 0 = none yet */
+	int tr;                 /* ms from the request sent to the response head; -1 = none */
+	uint32_t err_bytes;     /* length of the error answer sent, if any */
+	unsigned nreq;          /* requests received on this connection */
+	uint64_t t_rq;          /* when the wait for this request began (accept, or the end of
+				 * the previous response) */
+	uint64_t t_rq_real;     /* same, epoch ms (log date) */
+	uint64_t t_head;        /* head complete; 0 = not yet */
+	uint64_t res_bytes0;    /* s->res.bytes when this transaction began */
+	uint64_t req_bytes0;
+	const char *rline;      /* io->rline, or "" without io (request line for the log) */
+	struct server *idle_srv;        /* server of the session's own idle connection */
+	struct sess_http_io *io;
 };
 
 struct session {

@@ -230,6 +230,11 @@ void session_side_close(struct sess_side *sd, int rst)
 	sd->flags = 0;
 }
 
+int session_splice_ok(const struct sess_chan *c)
+{
+	return S.splice && !(c->flags & SESS_CH_NOSPLICE);
+}
+
 void session_chan_release(struct sess_chan *c)
 {
 	if (c->buf) {
@@ -274,15 +279,21 @@ void session_count_bytes(struct session *s, int req, uint64_t n)
 
 /* ---- forwarding --------------------------------------------------------- */
 
-/* Writes as much of buf as the consumer takes. Returns bytes written, or -1
- * on a write error (errno set). */
-ssize_t session_cons_send(struct sess_side *cons, const char *buf, size_t len)
+/* Writes to the consumer from buf, or from c's pipe when buf is NULL, until
+ * len bytes went or it takes no more: bytes written, or -1 on a write error
+ * (errno set). */
+static ssize_t cons_write(struct sess_side *cons, struct sess_chan *c, const char *buf,
+			  size_t len)
 {
 	size_t done = 0;
 	ssize_t n;
 
 	while (done < len && (cons->flags & SESS_SD_CAN_SEND)) {
-		n = send(cons->fd, buf + done, len - done, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (buf)
+			n = send(cons->fd, buf + done, len - done, MSG_NOSIGNAL | MSG_DONTWAIT);
+		else
+			n = splice(c->pipe[0], NULL, cons->fd, NULL, len - done,
+				   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 		if (n > 0) {
 			done += (size_t)n;
 			continue;
@@ -300,6 +311,20 @@ ssize_t session_cons_send(struct sess_side *cons, const char *buf, size_t len)
 		cons->last_rd = cons->last_wr;
 	}
 	return (ssize_t)done;
+}
+
+ssize_t session_cons_send(struct sess_side *cons, const char *buf, size_t len)
+{
+	return cons_write(cons, NULL, buf, len);
+}
+
+ssize_t session_pipe_send(struct sess_chan *c, struct sess_side *cons)
+{
+	ssize_t n = cons_write(cons, c, NULL, c->pipe_bytes);
+
+	if (n > 0)
+		c->pipe_bytes -= (uint32_t)n;
+	return n;
 }
 
 /* Copy mode: flush what is pending, then read into the scratch buffer and
@@ -370,8 +395,13 @@ static enum pump chan_copy(struct session *s, struct sess_chan *c, struct sess_s
 		if (c->len)
 			break;
 		/* A short read drained the socket: edge-triggered epoll reports
-		 * the next arrival, unless the peer's end of stream already came
-		 * with this edge and must still be read. */
+		 * the next arrival. When the peer's end of stream came with
+		 * this edge, it is that end (no read of 0 needed) unless an
+		 * error came too: then the next read tells which. */
+		if ((size_t)n < sizeof(S.scratch) && (prod->flags & SESS_SD_FIN)) {
+			c->flags |= SESS_CH_SHUTR;
+			break;
+		}
 		if ((size_t)n < sizeof(S.scratch) && !(prod->flags & SESS_SD_RDHUP)) {
 			prod->flags &= ~SESS_SD_CAN_RECV;
 			break;
@@ -393,20 +423,11 @@ static enum pump chan_splice(struct session *s, struct sess_chan *c, struct sess
 
 	do {
 		progress = 0;
-		if (c->pipe_bytes && (cons->flags & SESS_SD_CAN_SEND)) {
-			n = splice(c->pipe[0], NULL, cons->fd, NULL, c->pipe_bytes,
-				   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-			if (n > 0) {
-				c->pipe_bytes -= (uint32_t)n;
-				cons->last_wr = loop_now();
-				cons->last_rd = cons->last_wr;
-				progress = 1;
-			} else if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-				cons->flags &= ~SESS_SD_CAN_SEND;
-			} else if (n == -1 && errno != EINTR) {
-				return PUMP_ERR_CONS;
-			}
-		}
+		n = session_pipe_send(c, cons);
+		if (n == -1)
+			return PUMP_ERR_CONS;
+		if (n > 0)
+			progress = 1;
 		if (c->pipe_bytes == 0 && (c->flags & SESS_CH_WAITROOM)) {
 			c->flags &= ~SESS_CH_WAITROOM;
 			prod->last_rd = loop_now();
@@ -715,6 +736,10 @@ void session_side_note_events(struct sess_side *sd, uint32_t ev)
 		sd->flags |= SESS_SD_CAN_RECV;
 	if (ev & (LOOP_RDHUP | LOOP_HUP | LOOP_ERR))
 		sd->flags |= SESS_SD_RDHUP;
+	if (ev & LOOP_ERR)
+		sd->flags &= ~SESS_SD_FIN;
+	else if (ev & LOOP_RDHUP)
+		sd->flags |= SESS_SD_FIN;
 	if (ev & (LOOP_OUT | LOOP_HUP | LOOP_ERR))
 		sd->flags |= SESS_SD_CAN_SEND;
 }

@@ -85,6 +85,47 @@ static void test_buffers(void **state)
 	assert_int_equal(st.buf_used, 0);
 }
 
+/* HTTP states: zeroed (also when reused), distinct, counted, and the
+ * pool only grows when its free list is empty. */
+static void test_http_states(void **state)
+{
+	struct sess_http_io *x[70];
+	struct sess_pool_stats st;
+	unsigned i, alloc;
+
+	sess_pool_init(0);
+	for (i = 0; i < 70; i++) {
+		x[i] = sess_http_io_get();
+		assert_non_null(x[i]);
+		assert_int_equal(x[i]->ilen, 0);
+		assert_null(x[i]->ibuf);
+		assert_int_equal(x[i]->rline[0], '\0');
+		x[i]->ilen = i + 1;
+		memset(x[i]->rline, 'x', sizeof(x[i]->rline));
+	}
+	for (i = 0; i < 70; i++)
+		assert_int_equal(x[i]->ilen, i + 1);    /* no overlap */
+	sess_pool_stats(&st);
+	assert_int_equal(st.http_used, 70);
+	assert_true(st.http_alloc >= 70 && st.http_alloc < 70 + 32);
+	alloc = st.http_alloc;
+	sess_http_io_put(x[3]);
+	x[3] = sess_http_io_get();
+	assert_int_equal(x[3]->ilen, 0);
+	assert_int_equal(x[3]->rline[0], '\0');
+	assert_int_equal(x[3]->rline[HTTP_RLINE_MAX - 1], '\0');
+	for (i = 0; i < 70; i++)
+		sess_http_io_put(x[i]);
+	sess_pool_stats(&st);
+	assert_int_equal(st.http_used, 0);
+	for (i = 0; i < 70; i++)
+		x[i] = sess_http_io_get();
+	sess_pool_stats(&st);
+	assert_int_equal(st.http_alloc, alloc);
+	for (i = 0; i < 70; i++)
+		sess_http_io_put(x[i]);
+}
+
 /* Pipes: bounded by maxpipes, empty ones cached and handed out again,
  * non-blocking. */
 static void test_pipes(void **state)
@@ -127,6 +168,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_sessions_grow_and_reuse, teardown),
 		cmocka_unit_test_teardown(test_buffers, teardown),
+		cmocka_unit_test_teardown(test_http_states, teardown),
 		cmocka_unit_test_teardown(test_pipes, teardown),
 	};
 
