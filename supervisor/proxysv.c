@@ -2,10 +2,12 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +16,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/clock.h"
@@ -24,12 +27,15 @@
 #include "probes/snapshot.h"
 #include "proxyd/cfg.h"
 #include "proxyd/loop.h"
+#include "proxyd/plog-json.h"
 #include "supervisor/ctl.h"
 #include "supervisor/gen.h"
 #include "supervisor/spawn.h"
 #include "supervisor/store.h"
+#include "supervisor/incident.h"
 #include "supervisor/policy.h"
 #include "supervisor/svcfg.h"
+#include "supervisor/svmetrics.h"
 #include "supervisor/svtick.h"
 
 #ifndef SBINDIR_PROXYD
@@ -83,6 +89,10 @@ static struct {
 	uint64_t started_real;
 	uint64_t tick;
 	double tick_ms;
+	double tick_max_ms;
+	uint64_t inc_opened[DK_NKINDS]; /* incidents proxysv records itself */
+	uint64_t crashes_total;
+	int metrics_on;
 	uint64_t req_seq;               /* reload requests (tickets) */
 	uint64_t start_ticket;          /* requests covered by the starting generation */
 	uint64_t reload_t0;             /* mono us when the reload being started was asked */
@@ -194,8 +204,13 @@ static void record_incident(const char *kind, const char *severity, const char *
 		.t_ms = (int64_t)clock_real_ms(), .value = 1, .generation = gen, .pid = pid,
 		.summary = summary, .evidence = evidence,
 	};
+	enum detect_kind k = inc_kind_parse(kind);
 	int64_t id;
 
+	if (k < DK_NKINDS)
+		S.inc_opened[k]++;
+	if (k == DK_GENERATION_CRASH)
+		S.crashes_total++;
 	if (!S.store)
 		return;
 	id = store_incident_open(S.store, &n);
@@ -382,6 +397,7 @@ static int64_t stale_incident_open(const struct gen *g, int64_t now)
 		id = store_incident_open(S.store, &n);
 	}
 	sb_free(&ev);
+	S.inc_opened[DK_STALE_GENERATION]++;
 	if (id == -1) {
 		log_warnx("event=store_error what=incident kind=stale_generation");
 		return -1;
@@ -1431,6 +1447,8 @@ static void tick_cb(struct loop_timer *t)
 			svtick_store_dropped(&S.svt);
 	}
 	S.tick_ms = (double)(clock_mono_us() - t0) / 1000.0;
+	if (S.tick_ms > S.tick_max_ms)
+		S.tick_max_ms = S.tick_ms;
 	if (ctl_watchers()) {
 		struct sbuf b;
 
@@ -1442,6 +1460,139 @@ static void tick_cb(struct loop_timer *t)
 	}
 	if (loop_timer_arm_in(&S.tick_timer, S.o.tick_ms) == -1)
 		log_warn("event=tick_timer");
+}
+
+/* ---- metrics -------------------------------------------------------------- */
+
+static const int half_states[] = {
+	SD_FIN_WAIT2, SD_CLOSE_WAIT, SD_LAST_ACK, SD_CLOSING, SD_TIME_WAIT,
+};
+#define NHALF (sizeof(half_states) / sizeof(half_states[0]))
+
+static uint16_t lis_port(const struct sv_listener *l)
+{
+	return l->ss.ss_family == AF_INET ?
+	       ntohs(((const struct sockaddr_in *)&l->ss)->sin_port) :
+	       ntohs(((const struct sockaddr_in6 *)&l->ss)->sin6_port);
+}
+
+/* The listeners' queues from the last snapshot. */
+static void metrics_listeners(struct svm_listener *v)
+{
+	for (size_t i = 0; i < S.nlis; i++) {
+		const struct sv_listener *l = &S.lis[i];
+		const struct snap_listener *sl = NULL;
+		uint8_t a[16] = { 0 };
+
+		if (l->ss.ss_family == AF_INET)
+			memcpy(a, &((const struct sockaddr_in *)&l->ss)->sin_addr, 4);
+		else
+			memcpy(a, &((const struct sockaddr_in6 *)&l->ss)->sin6_addr, 16);
+		if (S.have_snap)
+			sl = snapshot_listener_find(&S.snap, l->ss.ss_family, a, lis_port(l));
+		v[i] = (struct svm_listener){ .name = l->name, .backlog = l->backlog };
+		for (size_t k = 0; sl && k < sl->nlsocks; k++) {
+			v[i].queue += S.snap.lsocks[sl->first_lsock + k].rqueue;
+			v[i].backlog = S.snap.lsocks[sl->first_lsock + k].wqueue;
+		}
+		v[i].sockets = sl ? sl->nlsocks : 0;
+	}
+}
+
+/* Every half-closed state for every listening port (0 included); returns
+ * how many entries. */
+static size_t metrics_half(struct svm_half *v)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < S.nlis; i++) {
+		uint16_t port = lis_port(&S.lis[i]);
+		size_t first = n, j;
+
+		for (j = 0; j < i && lis_port(&S.lis[j]) != port; j++)
+			;
+		if (j < i)
+			continue;
+		for (size_t h = 0; h < NHALF; h++)
+			v[n++] = (struct svm_half){ .state = ss_state[half_states[h]],
+						    .port = port };
+		for (size_t k = 0; S.have_snap && k < S.snap.socks.len; k++) {
+			const struct sd_sock *so = &S.snap.socks.socks[k];
+
+			if (so->lport != port)
+				continue;
+			for (size_t h = 0; h < NHALF; h++)
+				if (so->state == half_states[h])
+					v[first + h].n++;
+		}
+	}
+	return n;
+}
+
+static int metrics_render_cb(struct sbuf *out, void *arg, char *err, size_t errlen)
+{
+	struct svm_data d = { .current_gen = 0 };
+	struct svm_listener *lis;
+	struct svm_half *half;
+	int rc = -1;
+
+	(void)arg;
+	lis = calloc(S.nlis + 1, sizeof(*lis));
+	half = calloc(S.nlis * NHALF + 1, sizeof(*half));
+	if (!lis || !half) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < S.gens.len; i++) {
+		const struct gen *g = S.gens.v[i];
+
+		if (g->state == GEN_ST_EXITED)
+			continue;
+		if (g == S.gens.active)
+			d.gens_serving++;
+		else if (g->state == GEN_ST_DRAINING || g->state == GEN_ST_STOPPING)
+			d.gens_draining++;
+	}
+	if (S.gens.active) {
+		d.current_gen = S.gens.active->num;
+		d.current_gen_start_s = (double)real_of(S.gens.active->started_ms) / 1000.0;
+	}
+	d.reloads = (uint64_t)S.gens.reloads + S.gens.reloads_failed;
+	d.reloads_failed = S.gens.reloads_failed;
+	d.crashes = S.crashes_total;
+	metrics_listeners(lis);
+	d.lis = lis;
+	d.nlis = S.nlis;
+	d.half = half;
+	d.nhalf = metrics_half(half);
+	for (unsigned k = 0; k < DK_NKINDS; k++)
+		d.inc_total[k] = S.inc_opened[k] + (S.svt_ok ? S.svt.inc_opened[k] : 0);
+	for (size_t i = 0; S.svt_ok && i < S.svt.tr.len; i++) {
+		const struct inc_entry *e = &S.svt.tr.v[i];
+
+		if (e->open && !e->dead && e->kind < DK_NKINDS)
+			d.inc_open[e->kind]++;
+	}
+	for (size_t i = 0; i < sizeof(S.stale) / sizeof(S.stale[0]); i++)
+		if (S.stale[i].id)
+			d.inc_open[DK_STALE_GENERATION]++;
+	d.actions = S.svt_ok ? (const uint64_t (*)[DK_NKINDS][SVM_NRESULTS])S.svt.act_count : NULL;
+	d.tick_s = S.tick_ms / 1000.0;
+	d.tick_max_s = S.tick_max_ms / 1000.0;
+	d.ticks = S.tick;
+	if (S.store) {
+		struct store_status st;
+
+		store_status(S.store, &st);
+		d.store_errors = st.errors;
+		d.store_dropped = st.dropped_writes;
+	}
+	d.start_s = (double)S.started_real / 1000.0;
+	rc = svmetrics_render(out, &d, err, errlen);
+out:
+	free(half);
+	free(lis);
+	return rc;
 }
 
 /* ---- control commands --------------------------------------------------- */
@@ -1572,12 +1723,196 @@ static int ctl_exec(void *arg, struct ctl_conn *c, const struct ctl_cmd *cmd, st
 	}
 }
 
+/* ---- JSON logs ------------------------------------------------------------ */
+
+/* log-format json (or -J): stderr becomes a pipe read by a thread that
+ * writes each event line of common/log.h ("TS IDENT[PID] level=L k=v ...")
+ * as one JSON object (plog_json_event: ts, type "event", severity, pid,
+ * program, then the pairs) to the original stderr. The generations inherit
+ * the pipe, so their text event lines are converted too; lines already
+ * JSON (proxyd's `log ... format json`) or of another shape pass through
+ * unchanged. The end is a marker line written by jlog_stop, so that every
+ * line before it is out when proxysv exits. */
+#define JLOG_LINE_MAX 8192
+#define JLOG_END "\001proxysv-log-end\n"
+
+static struct {
+	int on;
+	int out;                        /* the original stderr */
+	int rfd;
+	pthread_t thr;
+} JL = { .out = -1, .rfd = -1 };
+
+static void jlog_write(const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(JL.out, p, n);
+
+		if (w == -1) {
+			if (errno == EINTR)
+				continue;
+			return;         /* best effort, as common/log.c */
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+static int jlog_severity(const char *lvl, size_t n)
+{
+	if (n == 3 && !memcmp(lvl, "err", 3))
+		return 3;
+	if (n == 4 && !memcmp(lvl, "warn", 4))
+		return 4;
+	if (n == 5 && !memcmp(lvl, "debug", 5))
+		return 7;
+	return 6;
+}
+
+/* Converts one line (no newline, NUL-terminated); 0, -1 when it does not
+ * have the shape of a common/log.h line. */
+static int jlog_convert(const char *line, struct sbuf *out, struct sbuf *tmp)
+{
+	struct tm tm = { 0 };
+	unsigned ms;
+	char ident[64];
+	long pid;
+	int lv = 0, lvend = 0;
+	const char *rest;
+	time_t sec;
+
+	if (sscanf(line, "%4d-%2d-%2dT%2d:%2d:%2d.%3uZ %63[^[ ][%ld] level=%n%*[a-z]%n",
+		   &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms,
+		   ident, &pid, &lv, &lvend) != 9 || !lv || !lvend)
+		return -1;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	sec = timegm(&tm);
+	if (sec == (time_t)-1)
+		return -1;
+	rest = line + lvend;
+	while (*rest == ' ')
+		rest++;
+	sb_reset(tmp);
+	sb_printf(tmp, "program=%s %s", ident, rest);
+	if (tmp->err)
+		return -1;
+	plog_json_event(out, (uint64_t)sec * 1000u + ms, pid,
+			jlog_severity(line + lv, (size_t)(lvend - lv)), sb_cstr(tmp));
+	sb_putc(out, '\n');
+	return out->err ? -1 : 0;
+}
+
+static void jlog_line(char *line, size_t len, struct sbuf *out, struct sbuf *tmp)
+{
+	line[len] = '\0';
+	sb_reset(out);
+	if (line[0] != '{' && jlog_convert(line, out, tmp) == 0) {
+		jlog_write(out->p, out->len);
+		return;
+	}
+	line[len] = '\n';
+	jlog_write(line, len + 1);
+}
+
+static void *jlog_thread(void *arg)
+{
+	static char buf[JLOG_LINE_MAX + 1];
+	struct sbuf out, tmp;
+	size_t len = 0;
+
+	(void)arg;
+	sb_init(&out);
+	sb_init(&tmp);
+	for (;;) {
+		ssize_t n = read(JL.rfd, buf + len, JLOG_LINE_MAX - len);
+		size_t start = 0, i;
+
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		for (i = 0; i < len; i++) {
+			if (buf[i] != '\n')
+				continue;
+			if (i - start + 1 == sizeof(JLOG_END) - 1 &&
+			    !memcmp(buf + start, JLOG_END, sizeof(JLOG_END) - 1))
+				goto out;
+			jlog_line(buf + start, i - start, &out, &tmp);
+			start = i + 1;
+		}
+		memmove(buf, buf + start, len - start);
+		len -= start;
+		if (len == JLOG_LINE_MAX) {     /* a line too long: passed on as it is */
+			jlog_write(buf, len);
+			len = 0;
+		}
+	}
+out:
+	sb_free(&tmp);
+	sb_free(&out);
+	return NULL;
+}
+
+/* Before anything is logged; 0, -1 (stderr unchanged). */
+static int jlog_start(void)
+{
+	sigset_t all, old;
+	int p[2], rc;
+
+	JL.out = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+	if (JL.out == -1)
+		return -1;
+	if (pipe2(p, O_CLOEXEC) == -1)
+		goto err_out;
+	JL.rfd = p[0];
+	if (dup2(p[1], STDERR_FILENO) == -1)
+		goto err_pipe;
+	close(p[1]);
+	/* The loop takes signals through a signalfd: this thread must never
+	 * be the one a process-directed signal is delivered to. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&JL.thr, NULL, jlog_thread, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		dup2(JL.out, STDERR_FILENO);
+		goto err_rfd;
+	}
+	JL.on = 1;
+	return 0;
+err_pipe:
+	close(p[1]);
+err_rfd:
+	close(JL.rfd);
+	JL.rfd = -1;
+err_out:
+	close(JL.out);
+	JL.out = -1;
+	return -1;
+}
+
+/* Flushes every line logged so far and gives stderr back. */
+static void jlog_stop(void)
+{
+	if (!JL.on)
+		return;
+	while (write(STDERR_FILENO, JLOG_END, sizeof(JLOG_END) - 1) == -1 && errno == EINTR)
+		;
+	pthread_join(JL.thr, NULL);
+	dup2(JL.out, STDERR_FILENO);
+	close(JL.out);
+	close(JL.rfd);
+	JL.on = 0;
+}
+
 /* ---- main --------------------------------------------------------------- */
 
 static void usage(FILE *fp)
 {
 	fprintf(fp, "usage: proxysv -f FILE [-S CTLSOCK] [--db DBFILE|none] [--proxyd PATH]\n"
-		    "               [--runtime-dir DIR] [-d] [-h] [-v]\n");
+		    "               [--runtime-dir DIR] [-J|--log-json] [-d] [-h] [-v]\n");
 }
 
 static int mkdir_p(const char *dir)
@@ -1643,15 +1978,16 @@ int main(int argc, char **argv)
 		{ "db", required_argument, NULL, 'D' },
 		{ "proxyd", required_argument, NULL, 'P' },
 		{ "runtime-dir", required_argument, NULL, 'R' },
+		{ "log-json", no_argument, NULL, 'J' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *f = NULL, *ctl = NULL, *db = NULL, *pxd = NULL, *rdir = NULL;
 	struct cfg_diag d;
 	char err[512];
-	int opt, debug = 0, rc = SV_EXIT_FATAL;
+	int opt, debug = 0, json = 0, rc = SV_EXIT_FATAL;
 
-	while ((opt = getopt_long(argc, argv, "f:S:dhv", lopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "f:S:dhvJ", lopts, NULL)) != -1) {
 		switch (opt) {
 		case 'f': f = optarg; break;
 		case 'S': ctl = optarg; break;
@@ -1659,6 +1995,7 @@ int main(int argc, char **argv)
 		case 'P': pxd = optarg; break;
 		case 'R': rdir = optarg; break;
 		case 'd': debug = 1; break;
+		case 'J': json = 1; break;
 		case 'v': printf("proxysv %s\n", PACKAGE_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return SV_EXIT_FATAL;
@@ -1692,6 +2029,8 @@ int main(int argc, char **argv)
 		cfg_free(&S.cfg);
 		return SV_EXIT_FATAL;
 	}
+	if ((json || S.o.log_json) && jlog_start() == -1)
+		log_warn("event=log_json msg=\"event lines stay text\"");
 	if (rdir)
 		snprintf(S.o.runtime_dir, sizeof(S.o.runtime_dir), "%s", rdir);
 	if (pxd)
@@ -1704,9 +2043,8 @@ int main(int argc, char **argv)
 	     path_join(S.o.db, sizeof(S.o.db), S.o.runtime_dir, "/incidents.db") == -1) ||
 	    (!S.o.ctl_socket[0] && path_join(S.o.ctl_socket, sizeof(S.o.ctl_socket),
 					     S.o.runtime_dir, "/control.sock") == -1)) {
-		fprintf(stderr, "proxysv: runtime-dir %s: path too long\n", S.o.runtime_dir);
-		cfg_free(&S.cfg);
-		return SV_EXIT_FATAL;
+		log_warnx("event=runtime_dir path=%s err=\"path too long\"", S.o.runtime_dir);
+		goto out_cfg;
 	}
 	config_digest(S.cfg_path, S.sha256, sizeof(S.sha256));
 
@@ -1770,6 +2108,15 @@ int main(int argc, char **argv)
 		log_warnx("event=ctl_socket err=\"%s\"", err);
 		goto out_notify;
 	}
+	if (S.o.prom_text[0]) {
+		if (svmetrics_start(&S.o.prom_addr, S.o.prom_addrlen, S.o.prom_text,
+				    metrics_render_cb, NULL, err, sizeof(err)) == -1) {
+			log_warnx("event=bind_failed err=\"%s\"", err);
+			goto out_ctl;
+		}
+		S.metrics_on = 1;
+		log_info("event=prometheus_listening addr=%s", S.o.prom_text);
+	}
 	if (lis_reconcile(&S.cfg, err, sizeof(err)) == -1) {
 		log_warnx("event=bind_failed err=\"%s\"", err);
 		goto out_ctl;
@@ -1799,6 +2146,8 @@ int main(int argc, char **argv)
 		if (S.lis[i].fd != -1)
 			close(S.lis[i].fd);
 out_ctl:
+	if (S.metrics_on)
+		svmetrics_stop();
 	ctl_server_close();
 out_notify:
 	loop_fd_del(&S.notify_lf);
@@ -1818,5 +2167,6 @@ out_cfg:
 	free(S.inos);
 	free(S.lis);
 	cfg_free(&S.cfg);
+	jlog_stop();
 	return rc;
 }

@@ -143,6 +143,42 @@ static int kw_restart_backoff(struct svcfg *o, char **a, char *err, size_t errle
 	return 0;
 }
 
+static int kw_stats(struct svcfg *o, char **a, char *err, size_t errlen)
+{
+	unsigned lo, hi;
+
+	if (strcmp(a[0], "prometheus")) {
+		snprintf(err, errlen, "'%s': expected 'stats prometheus ADDR:PORT'", a[0]);
+		return -1;
+	}
+	if (o->prom_text[0]) {
+		snprintf(err, errlen, "given twice");
+		return -1;
+	}
+	if (strlen(a[1]) >= sizeof(o->prom_text)) {
+		snprintf(err, errlen, "address longer than %zu bytes", sizeof(o->prom_text) - 1);
+		return -1;
+	}
+	if (cfg_parse_addr(a[1], CFG_ADDR_BIND, &o->prom_addr, &o->prom_addrlen, &lo, &hi, err,
+			   errlen) == -1)
+		return -1;
+	snprintf(o->prom_text, sizeof(o->prom_text), "%s", a[1]);
+	return 0;
+}
+
+static int kw_log_format(struct svcfg *o, char **a, char *err, size_t errlen)
+{
+	if (!strcmp(a[0], "json"))
+		o->log_json = 1;
+	else if (!strcmp(a[0], "text"))
+		o->log_json = 0;
+	else {
+		snprintf(err, errlen, "'%s': expected text or json", a[0]);
+		return -1;
+	}
+	return 0;
+}
+
 /* Sorted by key (bsearch). */
 static const struct svkw svkws[] = {
 	{ "crash-loop", 1, kw_crash_loop },
@@ -152,6 +188,7 @@ static const struct svkw svkws[] = {
 	{ "fd-budget", 1, kw_fd_budget },
 	{ "fd-guard", 1, kw_fd_guard },
 	{ "kill-grace", 1, kw_kill_grace },
+	{ "log-format", 1, kw_log_format },
 	{ "max-generations", 1, kw_max_generations },
 	{ "proxyd", 1, kw_proxyd },
 	{ "restart-backoff", 2, kw_restart_backoff },
@@ -160,6 +197,7 @@ static const struct svkw svkws[] = {
 	{ "shutdown-delay", 1, kw_shutdown_delay },
 	{ "shutdown-timeout", 1, kw_shutdown_timeout },
 	{ "start-timeout", 1, kw_start_timeout },
+	{ "stats", 2, kw_stats },
 	{ "tick", 1, kw_tick },
 };
 

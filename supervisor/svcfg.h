@@ -17,6 +17,8 @@
  *   restart-backoff MIN MAX   1s 30s
  *   restart-stable TIME       60s
  *   crash-loop N              3
+ *   stats prometheus ADDR:PORT  none (no metrics endpoint; read at start only)
+ *   log-format text|json      text (proxysv's own event lines; -J is json)
  *
  * The detection and action keys (act-on-foreign, dry-run, action,
  * hysteresis, rate-limit, destroy-idle, destroy-max, stale-kill,
@@ -28,6 +30,7 @@
 #define SUPERVISOR_SVCFG_H
 
 #include <stddef.h>
+#include <sys/socket.h>
 
 #include "proxyd/cfg-t.h"
 
@@ -57,6 +60,10 @@ struct svcfg {
 	unsigned backoff_max_ms;
 	unsigned stable_ms;
 	unsigned crash_loop;
+	char prom_text[64];             /* "" when no metrics endpoint */
+	struct sockaddr_storage prom_addr;
+	socklen_t prom_addrlen;
+	int log_json;                   /* log-format json */
 };
 
 /* Defaults; proxyd_default is the proxyd path when the key is absent. */

@@ -291,10 +291,14 @@ static void svt_detect(struct svtick *t, const struct svt_in *in, struct finding
 
 /* ---- store and actions ---- */
 
-static void svt_records(struct svtick *t, const struct svt_in *in, int64_t id,
-			const struct act_record *r, size_t n)
+/* kind: the incident's, DK_NKINDS for the second half of a kill. */
+static void svt_records(struct svtick *t, const struct svt_in *in, enum detect_kind kind,
+			int64_t id, const struct act_record *r, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
+		if (kind < DK_NKINDS && (unsigned)r[i].action < ACT_NKINDS &&
+		    (unsigned)r[i].result < SVT_NRESULTS)
+			t->act_count[r[i].action][kind][r[i].result]++;
 		log_info("event=action action=%s target=%s dry_run=%d result=%s incident=%" PRId64
 			 "%s%s%s", act_name(r[i].action), r[i].target, r[i].dry_run,
 			 act_result_name(r[i].result), id, r[i].error[0] ? " detail=\"" : "",
@@ -341,6 +345,8 @@ static void svt_events(struct svtick *t, const struct svt_in *in, const struct f
 				.summary = f->summary, .evidence = f->evidence,
 			};
 
+			if (e->kind < DK_NKINDS)
+				t->inc_opened[e->kind]++;
 			log_info("event=incident_opened kind=%s severity=%s subject=%s summary=\"%s\"",
 				 kind, nw.severity, f->subject, f->summary);
 			if (in->store) {
@@ -366,11 +372,11 @@ static void svt_events(struct svtick *t, const struct svt_in *in, const struct f
 
 			n = act_apply(&t->act, f, &at, in->cur, in->now_ms, ev->type == IE_OPENED,
 				      rec, SVT_MAX_RECORDS);
-			svt_records(t, in, e->id, rec, n);
+			svt_records(t, in, e->kind, e->id, rec, n);
 		}
 	}
 	n = act_poll(&t->act, in->now_ms, rec, SVT_MAX_RECORDS);
-	svt_records(t, in, 0, rec, n);
+	svt_records(t, in, DK_NKINDS, 0, rec, n);
 }
 
 /* Samples: accept queue per listener, half-closed sockets per listening

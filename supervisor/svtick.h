@@ -21,6 +21,8 @@
 struct store;
 struct sockdiag;
 
+#define SVT_NRESULTS (AR_RATE_LIMITED + 1)
+
 /* One of the supervisor's generations, as the tick sees it. */
 struct svt_gen {
 	int64_t gen;
@@ -56,6 +58,12 @@ struct svtick {
 	unsigned stats_errors;         /* stats socket reads that failed */
 	char last_stats_error[160];
 	unsigned actions;              /* action records written */
+	/* For the metrics: incidents opened by the tracker, action decisions
+	 * by [action][incident kind][result] (a kill's SIGKILL after its
+	 * grace is part of the kill, not counted again). Kept across
+	 * svtick_configure. */
+	uint64_t inc_opened[DK_NKINDS];
+	uint64_t act_count[ACT_NKINDS][DK_NKINDS][SVT_NRESULTS];
 };
 
 /* Sets up the pipeline for configuration c: policy keys, lint, stats
