@@ -13,6 +13,8 @@
 static const char *log_ident = "proxyd-toolkit";
 static int log_syslog;
 static enum log_level log_level = LOG_LVL_INFO;
+static log_sink_fn log_sink;
+static void *log_sink_arg;
 
 static const char *const level_names[] = {
 	[LOG_LVL_ERR] = "err",
@@ -47,6 +49,12 @@ int log_get_level(void)
 	return log_level;
 }
 
+void log_set_sink(log_sink_fn fn, void *arg)
+{
+	log_sink = fn;
+	log_sink_arg = fn ? arg : NULL;
+}
+
 /* Formats the whole line first so that one event is one write(2). */
 static void log_vemit(enum log_level lvl, int with_errno, const char *fmt, va_list ap)
 {
@@ -57,7 +65,7 @@ static void log_vemit(enum log_level lvl, int with_errno, const char *fmt, va_li
 
 	if (lvl > log_level)
 		return;
-	if (!log_syslog) {
+	if (!log_syslog && !log_sink) {
 		struct timespec ts;
 		struct tm tm;
 
@@ -69,9 +77,11 @@ static void log_vemit(enum log_level lvl, int with_errno, const char *fmt, va_li
 		if (n > 0)
 			off += (size_t)n;
 	}
-	n = snprintf(line + off, sizeof(line) - off, "level=%s ", level_names[lvl]);
-	if (n > 0 && (size_t)n < sizeof(line) - off)
-		off += (size_t)n;
+	if (!log_sink) {
+		n = snprintf(line + off, sizeof(line) - off, "level=%s ", level_names[lvl]);
+		if (n > 0 && (size_t)n < sizeof(line) - off)
+			off += (size_t)n;
+	}
 	n = vsnprintf(line + off, sizeof(line) - off, fmt, ap);
 	if (n > 0)
 		off = off + (size_t)n < sizeof(line) ? off + (size_t)n : sizeof(line) - 1;
@@ -80,7 +90,9 @@ static void log_vemit(enum log_level lvl, int with_errno, const char *fmt, va_li
 		if (n > 0)
 			off = off + (size_t)n < sizeof(line) ? off + (size_t)n : sizeof(line) - 1;
 	}
-	if (log_syslog) {
+	if (log_sink) {
+		log_sink(lvl, line, off, log_sink_arg);
+	} else if (log_syslog) {
 		syslog(level_prio[lvl], "%s", line);
 	} else {
 		if (off >= sizeof(line) - 1)

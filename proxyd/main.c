@@ -16,6 +16,7 @@
 #include "proxyd/cfg.h"
 #include "proxyd/check.h"
 #include "proxyd/listener.h"
+#include "proxyd/logsink.h"
 #include "proxyd/loop.h"
 #include "proxyd/metrics.h"
 #include "proxyd/plog.h"
@@ -298,6 +299,9 @@ int main(int argc, char **argv)
 		return check_config();
 
 	log_init("proxyd", 0, M.debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	/* Set by proxysv in `log-format json`: event lines as JSON too. */
+	if (!strcmp(getenv("PROXYD_LOG_JSON") ?: "", "1"))
+		log_set_sink(logsink_json, (void *)"proxyd");
 	signal(SIGPIPE, SIG_IGN);
 	load_config();
 	fdlimit = setup_limits();

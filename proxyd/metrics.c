@@ -1,24 +1,16 @@
 #include "config.h"
 
-#include <errno.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <sys/uio.h>
-#include <unistd.h>
 
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/prom.h"
 #include "proxyd/loop.h"
 #include "proxyd/metrics.h"
+#include "proxyd/promhttp.h"
 #include "proxyd/proxy.h"
 #include "proxyd/stats.h"
-
-#define REQ_MAX 4096
-#define CLIENT_TIMEOUT_MS 10000
 
 /* ---- rendering ------------------------------------------------------------ */
 
@@ -190,18 +182,12 @@ static const enum srv_status srv_states[] = {
 	SRV_STATUS_DOWN, SRV_STATUS_STARTING, SRV_STATUS_UP, SRV_STATUS_DRAIN, SRV_STATUS_MAINT,
 };
 
-struct metrics_client;
-
 static struct {
-	int fd;
-	struct loop_fd lfd;
-	struct loop_timer pause;
-	struct metrics_client *clients;
-	unsigned nclients;
+	struct promhttp *http;
 	uint64_t last_us;
 	uint64_t scrapes;
 	size_t last_len;        /* size of the last exposition: reserved up front */
-} MX = { .fd = -1 };
+} MX;
 
 uint64_t metrics_last_render_us(void)
 {
@@ -423,264 +409,45 @@ out:
 
 /* ---- the HTTP side ---------------------------------------------------------- */
 
-struct metrics_client {
-	int fd;
-	struct loop_fd lfd;
-	struct loop_timer timer;
-	char req[REQ_MAX];
-	size_t reqlen;
-	char head[256];
-	size_t headlen;
-	struct sbuf body;
-	size_t off;             /* bytes of head + body sent */
-	int answering;
-	struct metrics_client *next;
-	struct metrics_client **pprev;
-};
-
-static void client_close(struct metrics_client *c)
+static int metrics_scrape(struct sbuf *out, void *arg, char *err, size_t errlen)
 {
-	loop_fd_del(&c->lfd);
-	loop_timer_cancel(&c->timer);
-	close(c->fd);
-	sb_free(&c->body);
-	*c->pprev = c->next;
-	if (c->next)
-		c->next->pprev = c->pprev;
-	MX.nclients--;
-	free(c);
-}
+	int rc;
 
-static void answer(struct metrics_client *c, const char *status, const char *ctype, int head_only)
-{
-	int n;
-
-	n = snprintf(c->head, sizeof(c->head),
-		     "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-		     "Cache-Control: no-cache\r\nConnection: close\r\n\r\n",
-		     status, ctype, c->body.len);
-	c->headlen = n > 0 && (size_t)n < sizeof(c->head) ? (size_t)n : 0;
-	if (head_only)
-		sb_reset(&c->body);
-	c->answering = 1;
-}
-
-static void answer_text(struct metrics_client *c, const char *status, const char *text)
-{
-	sb_reset(&c->body);
-	sb_puts(&c->body, text);
-	answer(c, status, "text/plain; charset=utf-8", 0);
-}
-
-/* The request head is complete in c->req: choose the answer. */
-static void client_request(struct metrics_client *c)
-{
-	char method[16], target[256], err[256];
-	const char *q;
-	size_t plen;
-	int head, rc;
-
-	if (sscanf(c->req, "%15s %255s HTTP/1.%*c", method, target) != 2) {
-		answer_text(c, "400 Bad Request", "bad request\n");
-		return;
-	}
-	head = !strcmp(method, "HEAD");
-	if (strcmp(method, "GET") && !head) {
-		answer_text(c, "405 Method Not Allowed", "GET /metrics\n");
-		return;
-	}
-	q = strchr(target, '?');
-	plen = q ? (size_t)(q - target) : strlen(target);
-	if (plen != 8 || memcmp(target, "/metrics", 8)) {
-		answer_text(c, "404 Not Found", "GET /metrics\n");
-		return;
-	}
-	sb_reset(&c->body);
-	rc = metrics_render(&c->body, loop_now(), err, sizeof(err));
-	log_debug("event=prometheus_scrape bytes=%zu render_us=%llu", c->body.len,
+	(void)arg;
+	rc = metrics_render(out, loop_now(), err, errlen);
+	log_debug("event=prometheus_scrape bytes=%zu render_us=%llu", out->len,
 		  (unsigned long long)MX.last_us);
-	if (rc == -1) {
-		log_warnx("event=prometheus_scrape error=\"%s\"", err);
-		answer_text(c, "500 Internal Server Error", "rendering failed\n");
-		return;
-	}
-	if (c->body.len > METRICS_MAX_BODY) {
-		answer_text(c, "503 Service Unavailable", "answer too large\n");
-		return;
-	}
-	answer(c, "200 OK", PROM_CONTENT_TYPE, head);
-}
-
-/* Reads the request head; 0, -1 when the client is gone (closed here). */
-static int client_read(struct metrics_client *c)
-{
-	for (;;) {
-		ssize_t n;
-
-		if (c->reqlen == REQ_MAX - 1) {
-			answer_text(c, "431 Request Header Fields Too Large", "request too large\n");
-			return 0;
-		}
-		n = read(c->fd, c->req + c->reqlen, REQ_MAX - 1 - c->reqlen);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN)
-				return 0;
-			client_close(c);
-			return -1;
-		}
-		if (n == 0) {
-			client_close(c);
-			return -1;
-		}
-		c->reqlen += (size_t)n;
-		c->req[c->reqlen] = '\0';
-		if (strstr(c->req, "\r\n\r\n") || strstr(c->req, "\n\n")) {
-			client_request(c);
-			return 0;
-		}
-	}
-}
-
-/* Sends what is pending, partial writes included; closes when all is sent. */
-static void client_write(struct metrics_client *c)
-{
-	size_t total = c->headlen + c->body.len;
-
-	while (c->off < total) {
-		struct iovec iov[2];
-		int niov = 0;
-		ssize_t n;
-
-		if (c->off < c->headlen) {
-			iov[niov].iov_base = c->head + c->off;
-			iov[niov++].iov_len = c->headlen - c->off;
-			iov[niov].iov_base = c->body.p;
-			iov[niov++].iov_len = c->body.len;
-		} else {
-			iov[niov].iov_base = c->body.p + (c->off - c->headlen);
-			iov[niov++].iov_len = total - c->off;
-		}
-		n = writev(c->fd, iov, niov);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN && loop_fd_mod(&c->lfd, LOOP_OUT) == 0)
-				return;
-			client_close(c);
-			return;
-		}
-		c->off += (size_t)n;
-	}
-	client_close(c);
-}
-
-static void client_cb(struct loop_fd *lf, uint32_t events)
-{
-	struct metrics_client *c = lf->arg;
-
-	if (!c->answering) {
-		if (client_read(c) == -1)
-			return;
-	} else if (events & (LOOP_ERR | LOOP_HUP)) {
-		client_close(c);
-		return;
-	}
-	if (c->answering)
-		client_write(c);
-}
-
-static void client_timeout_cb(struct loop_timer *t)
-{
-	client_close(t->arg);
-}
-
-static void listener_cb(struct loop_fd *lf, uint32_t events)
-{
-	(void)lf;
-	(void)events;
-	for (;;) {
-		struct metrics_client *c;
-		int fd = accept4(MX.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-		if (fd == -1) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			/* Out of descriptors: pause rather than spin. */
-			if ((errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) &&
-			    loop_fd_mod(&MX.lfd, 0) == 0)
-				loop_timer_arm_in(&MX.pause, 100);
-			return;
-		}
-		if (MX.nclients >= METRICS_MAX_CLIENTS || !(c = calloc(1, sizeof(*c)))) {
-			close(fd);
-			continue;
-		}
-		c->fd = fd;
-		sb_init(&c->body);
-		loop_fd_init(&c->lfd, fd, client_cb, c);
-		loop_timer_init(&c->timer, client_timeout_cb, c);
-		c->next = MX.clients;
-		c->pprev = &MX.clients;
-		if (MX.clients)
-			MX.clients->pprev = &c->next;
-		MX.clients = c;
-		MX.nclients++;
-		if (loop_fd_add(&c->lfd, LOOP_IN | LOOP_RDHUP) == -1 ||
-		    loop_timer_arm_in(&c->timer, CLIENT_TIMEOUT_MS) == -1)
-			client_close(c);
-	}
-}
-
-static void listener_resume_cb(struct loop_timer *t)
-{
-	(void)t;
-	if (MX.fd != -1 && loop_fd_mod(&MX.lfd, LOOP_IN) == -1)
-		loop_timer_arm_in(&MX.pause, 100);
+	return rc;
 }
 
 int metrics_start(const struct cfg *c, char *err, size_t errlen)
 {
 	const struct cfg_global *g = &c->global;
-	int one = 1, fd, e;
+	const struct promhttp_conf conf = {
+		.addr = &g->prom_addr,
+		.addrlen = g->prom_addrlen,
+		.text = g->prom_text,
+		.reuseport = 1,
+		.max_clients = METRICS_MAX_CLIENTS,
+		.max_body = METRICS_MAX_BODY,
+		.render = metrics_scrape,
+		.arg = NULL,
+	};
 
-	MX.fd = -1;
-	loop_timer_init(&MX.pause, listener_resume_cb, NULL);
+	MX.http = NULL;
 	if (!g->prom_text)
 		return 0;
-	fd = socket(g->prom_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd == -1)
-		goto syserr;
-	loop_fd_init(&MX.lfd, fd, listener_cb, NULL);
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) == -1 ||
-	    bind(fd, (const struct sockaddr *)&g->prom_addr, g->prom_addrlen) == -1 ||
-	    listen(fd, 64) == -1 || loop_fd_add(&MX.lfd, LOOP_IN) == -1)
-		goto syserr;
-	MX.fd = fd;
-	return 0;
-syserr:
-	e = errno;
-	if (fd != -1)
-		close(fd);
-	snprintf(err, errlen, "stats prometheus %s: %s", g->prom_text, strerror(e));
-	return -1;
+	MX.http = promhttp_start(&conf, err, errlen);
+	return MX.http ? 0 : -1;
 }
 
 void metrics_close_listener(void)
 {
-	if (MX.fd == -1)
-		return;
-	loop_fd_del(&MX.lfd);
-	loop_timer_cancel(&MX.pause);
-	close(MX.fd);
-	MX.fd = -1;
+	promhttp_close_listener(MX.http);
 }
 
 void metrics_stop(void)
 {
-	metrics_close_listener();
-	while (MX.clients)
-		client_close(MX.clients);
+	promhttp_stop(MX.http);
+	MX.http = NULL;
 }

@@ -5,7 +5,8 @@
  * are non-blocking, the answer is written with partial writes handled,
  * a client has 10 s to send its request and read the answer, at most
  * METRICS_MAX_CLIENTS are served at once and an answer larger than
- * METRICS_MAX_BODY is refused with 503. See proxyd(8), METRICS. */
+ * METRICS_MAX_BODY is refused with 503 (the HTTP side is
+ * proxyd/promhttp.h). See proxyd(8), METRICS. */
 #ifndef PROXYD_METRICS_H
 #define PROXYD_METRICS_H
 

@@ -2,12 +2,10 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <netinet/in.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +25,7 @@
 #include "probes/snapshot.h"
 #include "proxyd/cfg.h"
 #include "proxyd/loop.h"
-#include "proxyd/plog-json.h"
+#include "proxyd/logsink.h"
 #include "supervisor/ctl.h"
 #include "supervisor/gen.h"
 #include "supervisor/spawn.h"
@@ -1725,186 +1723,18 @@ static int ctl_exec(void *arg, struct ctl_conn *c, const struct ctl_cmd *cmd, st
 
 /* ---- JSON logs ------------------------------------------------------------ */
 
-/* log-format json (or -J): stderr becomes a pipe read by a thread that
- * writes each event line of common/log.h ("TS IDENT[PID] level=L k=v ...")
- * as one JSON object (plog_json_event: ts, type "event", severity, pid,
- * program, then the pairs) to the original stderr. The generations inherit
- * the pipe, so their text event lines are converted too; lines already
- * JSON (proxyd's `log ... format json`) or of another shape pass through
- * unchanged. The end is a marker line written by jlog_stop, so that every
- * line before it is out when proxysv exits. */
-#define JLOG_LINE_MAX 8192
-#define JLOG_END "\001proxysv-log-end\n"
-
-static struct {
-	int on;
-	int out;                        /* the original stderr */
-	int rfd;
-	pthread_t thr;
-} JL = { .out = -1, .rfd = -1 };
-
-static void jlog_write(const char *p, size_t n)
+/* log-format json (or -J): proxysv's event lines go through logsink_json
+ * (one JSON object per line: ts, type "event", severity, pid, program,
+ * then the pairs), and the generations are asked to do the same with
+ * PROXYD_LOG_JSON=1 in the environment they inherit (proxyd(8),
+ * ENVIRONMENT). Lines of another shape (proxyd's session logs, messages
+ * written before logging starts) are written as they are. Called before
+ * any thread is started. */
+static void jlog_start(void)
 {
-	while (n) {
-		ssize_t w = write(JL.out, p, n);
-
-		if (w == -1) {
-			if (errno == EINTR)
-				continue;
-			return;         /* best effort, as common/log.c */
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-}
-
-static int jlog_severity(const char *lvl, size_t n)
-{
-	if (n == 3 && !memcmp(lvl, "err", 3))
-		return 3;
-	if (n == 4 && !memcmp(lvl, "warn", 4))
-		return 4;
-	if (n == 5 && !memcmp(lvl, "debug", 5))
-		return 7;
-	return 6;
-}
-
-/* Converts one line (no newline, NUL-terminated); 0, -1 when it does not
- * have the shape of a common/log.h line. */
-static int jlog_convert(const char *line, struct sbuf *out, struct sbuf *tmp)
-{
-	struct tm tm = { 0 };
-	unsigned ms;
-	char ident[64];
-	long pid;
-	int lv = 0, lvend = 0;
-	const char *rest;
-	time_t sec;
-
-	if (sscanf(line, "%4d-%2d-%2dT%2d:%2d:%2d.%3uZ %63[^[ ][%ld] level=%n%*[a-z]%n",
-		   &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms,
-		   ident, &pid, &lv, &lvend) != 9 || !lv || !lvend)
-		return -1;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	sec = timegm(&tm);
-	if (sec == (time_t)-1)
-		return -1;
-	rest = line + lvend;
-	while (*rest == ' ')
-		rest++;
-	sb_reset(tmp);
-	sb_printf(tmp, "program=%s %s", ident, rest);
-	if (tmp->err)
-		return -1;
-	plog_json_event(out, (uint64_t)sec * 1000u + ms, pid,
-			jlog_severity(line + lv, (size_t)(lvend - lv)), sb_cstr(tmp));
-	sb_putc(out, '\n');
-	return out->err ? -1 : 0;
-}
-
-static void jlog_line(char *line, size_t len, struct sbuf *out, struct sbuf *tmp)
-{
-	line[len] = '\0';
-	sb_reset(out);
-	if (line[0] != '{' && jlog_convert(line, out, tmp) == 0) {
-		jlog_write(out->p, out->len);
-		return;
-	}
-	line[len] = '\n';
-	jlog_write(line, len + 1);
-}
-
-static void *jlog_thread(void *arg)
-{
-	static char buf[JLOG_LINE_MAX + 1];
-	struct sbuf out, tmp;
-	size_t len = 0;
-
-	(void)arg;
-	sb_init(&out);
-	sb_init(&tmp);
-	for (;;) {
-		ssize_t n = read(JL.rfd, buf + len, JLOG_LINE_MAX - len);
-		size_t start = 0, i;
-
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-		for (i = 0; i < len; i++) {
-			if (buf[i] != '\n')
-				continue;
-			if (i - start + 1 == sizeof(JLOG_END) - 1 &&
-			    !memcmp(buf + start, JLOG_END, sizeof(JLOG_END) - 1))
-				goto out;
-			jlog_line(buf + start, i - start, &out, &tmp);
-			start = i + 1;
-		}
-		memmove(buf, buf + start, len - start);
-		len -= start;
-		if (len == JLOG_LINE_MAX) {     /* a line too long: passed on as it is */
-			jlog_write(buf, len);
-			len = 0;
-		}
-	}
-out:
-	sb_free(&tmp);
-	sb_free(&out);
-	return NULL;
-}
-
-/* Before anything is logged; 0, -1 (stderr unchanged). */
-static int jlog_start(void)
-{
-	sigset_t all, old;
-	int p[2], rc;
-
-	JL.out = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
-	if (JL.out == -1)
-		return -1;
-	if (pipe2(p, O_CLOEXEC) == -1)
-		goto err_out;
-	JL.rfd = p[0];
-	if (dup2(p[1], STDERR_FILENO) == -1)
-		goto err_pipe;
-	close(p[1]);
-	/* The loop takes signals through a signalfd: this thread must never
-	 * be the one a process-directed signal is delivered to. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&JL.thr, NULL, jlog_thread, NULL);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0) {
-		dup2(JL.out, STDERR_FILENO);
-		goto err_rfd;
-	}
-	JL.on = 1;
-	return 0;
-err_pipe:
-	close(p[1]);
-err_rfd:
-	close(JL.rfd);
-	JL.rfd = -1;
-err_out:
-	close(JL.out);
-	JL.out = -1;
-	return -1;
-}
-
-/* Flushes every line logged so far and gives stderr back. */
-static void jlog_stop(void)
-{
-	if (!JL.on)
-		return;
-	while (write(STDERR_FILENO, JLOG_END, sizeof(JLOG_END) - 1) == -1 && errno == EINTR)
-		;
-	pthread_join(JL.thr, NULL);
-	dup2(JL.out, STDERR_FILENO);
-	close(JL.out);
-	close(JL.rfd);
-	JL.on = 0;
+	log_set_sink(logsink_json, (void *)"proxysv");
+	if (setenv("PROXYD_LOG_JSON", "1", 1) == -1)
+		log_warn("event=log_json msg=\"generations log text\"");
 }
 
 /* ---- main --------------------------------------------------------------- */
@@ -2029,8 +1859,8 @@ int main(int argc, char **argv)
 		cfg_free(&S.cfg);
 		return SV_EXIT_FATAL;
 	}
-	if ((json || S.o.log_json) && jlog_start() == -1)
-		log_warn("event=log_json msg=\"event lines stay text\"");
+	if (json || S.o.log_json)
+		jlog_start();
 	if (rdir)
 		snprintf(S.o.runtime_dir, sizeof(S.o.runtime_dir), "%s", rdir);
 	if (pxd)
@@ -2167,6 +1997,5 @@ out_cfg:
 	free(S.inos);
 	free(S.lis);
 	cfg_free(&S.cfg);
-	jlog_stop();
 	return rc;
 }

@@ -8,7 +8,7 @@
  * non-blocking, partial writes are handled, a client has 10 s to send its
  * request and read the answer, at most SVM_MAX_CLIENTS are served at once
  * (more are closed at accept) and a request head is at most 4 KiB: the
- * tick never waits for a scraper. */
+ * tick never waits for a scraper (the HTTP side is proxyd/promhttp.h). */
 #ifndef SUPERVISOR_SVMETRICS_H
 #define SUPERVISOR_SVMETRICS_H
 

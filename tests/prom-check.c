@@ -103,8 +103,11 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (argc == 3) {
-		qsort(a.s, a.n, sizeof(*a.s), key_cmp);
-		qsort(b.s, b.n, sizeof(*b.s), key_cmp);
+		/* An empty file has no array at all: qsort's base must not be NULL. */
+		if (a.n)
+			qsort(a.s, a.n, sizeof(*a.s), key_cmp);
+		if (b.n)
+			qsort(b.s, b.n, sizeof(*b.s), key_cmp);
 		for (i = 0; i < a.n; i++) {
 			while (j < b.n && strcmp(b.s[j].key, a.s[i].key) < 0)
 				j++;
