@@ -66,6 +66,14 @@ struct detect_opts {
 	uint32_t backlog_pct;      /* queue >= this % of backlog is "near" (default 80) */
 	uint32_t half_close_min;   /* report half-closed counts from this many (default 10) */
 	uint32_t half_close_age_ms;/* ... or any older than this idle age (default 60000) */
+	uint32_t half_close_pct;   /* ... counts relative to the process's maxconn: the count
+				    * threshold is max(half_close_min, this % of maxconn) when
+				    * the maxconn is known (default 5) */
+	uint32_t half_close_maxconn;/* maxconn for processes without a stats view here
+				     * (the supervisor's proxy configuration; 0 unknown) */
+	const struct detect_stats *half_close_views; /* per-process maxconn (show info
+						      * Maxconn) when set; may be NULL */
+	uint8_t half_close_abs;    /* 1: half_close_min alone, no relative threshold */
 	/* The detectors of the proxy's view (stats sockets) and of peers. */
 	uint32_t down_grace_ms;    /* session_on_down_server: DOWN for this long (default 5000) */
 	uint32_t starve_pct;       /* server_queue_starvation: effective limit below this % of

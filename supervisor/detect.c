@@ -7,6 +7,7 @@
  *   backlog_pct         80   an accept queue >= this % of its backlog is "near"
  *   half_close_min      10   half-closed sockets of one process worth a finding
  *   half_close_age_ms 60000  ... or any half-closed socket idle this long
+ *   half_close_pct       5   ... counts relative to the process's maxconn
  *
  * Filters. With opts->ports set, a finding is kept only when it concerns one
  * of the ports: its listener's port, or a local port whose sockets it
@@ -71,8 +72,15 @@
  * half_close_buildup (subject "pid:N"; "pid:0" for sockets without a
  * visible owner)
  *   Half-closed states: CLOSE_WAIT, FIN_WAIT1, FIN_WAIT2, LAST_ACK, CLOSING.
- *   A process is reported when it owns >= half_close_min half-closed sockets,
- *   or when any of them has an idle time >= half_close_age_ms. The idle time
+ *   A process is reported when it owns >= MIN half-closed sockets, or when
+ *   any of them has an idle time >= half_close_age_ms. MIN is half_close_min,
+ *   raised to half_close_pct % of the process's maxconn when that is known:
+ *   the Maxconn of the process's stats view (half_close_views, show info;
+ *   else the sum of its frontends' slim), else half_close_maxconn (the
+ *   configuration the supervisor runs). A proxy allowed 20000 connections
+ *   holding 50 half-closed sockets is no finding; one allowed 100 is. With
+ *   half_close_abs, and for the unowned ("pid:0") finding, MIN is
+ *   half_close_min alone. The idle time
  *   is min(last_data_recv, last_data_sent, last_ack_recv) of tcp_info: a
  *   lower bound of the time spent in the state, not the socket's age (only
  *   known when the snapshot asked for tcp_info).
@@ -82,8 +90,8 @@
  *   on (an old generation that closed its listeners still holds client
  *   connections on the listened port) and the outgoing side every other local
  *   port. Pairs are inferred from counts, not matched socket to socket.
- *   Severity critical when possible pairs >= half_close_min or the count is
- *   >= 10 * half_close_min, else warning.
+ *   Severity critical when possible pairs >= MIN or the count is
+ *   >= 10 * MIN, else warning.
  *   Sockets with no visible owner are one finding, "pid:0", under the same
  *   thresholds: orphans (no inode; owned by the kernel, bounded by
  *   tcp_fin_timeout in FIN_WAIT2 and by tcp_orphan_retries in FIN_WAIT1,
@@ -188,6 +196,7 @@
 #define DETECT_GROUP_WINDOW_MS 2000u
 #define DETECT_BACKLOG_PCT 80u
 #define DETECT_HALF_CLOSE_MIN 10u
+#define DETECT_HALF_CLOSE_PCT 5u
 #define DETECT_HALF_CLOSE_AGE_MS 60000u
 #define DETECT_STALE_MAX_GENS 2u
 #define DETECT_STALE_AGE_MS 3600000u
@@ -1297,10 +1306,51 @@ static void detect_peers_put(struct fbuild *b, const struct detect_peers *pp)
 		sb_printf(&b->det, "  to other peers: %" PRIu32 "\n", pp->other);
 }
 
+/* The maxconn of process pid as the detectors know it, 0 unknown: its stats
+ * view's show info Maxconn, else the sum of its frontends' slim, else the
+ * configured o->half_close_maxconn. */
+static uint64_t detect_half_maxconn(const struct detect_opts *o, pid_t pid)
+{
+	const struct detect_stats *st = o->half_close_views;
+	size_t i, r;
+
+	for (i = 0; st && pid > 0 && i < st->ncur; i++) {
+		const struct stats_view *v = &st->cur[i];
+		uint64_t fe = 0;
+
+		if (v->pid != pid)
+			continue;
+		if (v->have_info && v->info_maxconn > 0)
+			return (uint64_t)v->info_maxconn;
+		for (r = 0; r < v->len; r++)
+			if (v->rows[r].type == ST_FRONTEND && v->rows[r].slim > 0)
+				fe += (uint64_t)v->rows[r].slim;
+		if (fe)
+			return fe;
+	}
+	return o->half_close_maxconn;
+}
+
+/* The count threshold for process pid: half_close_min, raised to
+ * half_close_pct % of its maxconn when known. */
+static uint32_t detect_half_min(const struct detect_opts *o, pid_t pid, uint64_t *maxconn)
+{
+	uint32_t min = detect_opt(o->half_close_min, DETECT_HALF_CLOSE_MIN);
+	uint32_t pct = detect_opt(o->half_close_pct, DETECT_HALF_CLOSE_PCT);
+	uint64_t rel;
+
+	*maxconn = o->half_close_abs ? 0 : detect_half_maxconn(o, pid);
+	rel = (*maxconn * pct + 99) / 100;
+	if (rel > UINT32_MAX)
+		rel = UINT32_MAX;
+	return rel > min ? (uint32_t)rel : min;
+}
+
 static int detect_half_pid(const struct snapshot *cur, const struct detect_opts *o,
 			   size_t first, size_t end, struct finding_list *out)
 {
-	uint32_t min = detect_opt(o->half_close_min, DETECT_HALF_CLOSE_MIN);
+	uint64_t maxconn;
+	uint32_t min = detect_half_min(o, cur->counts[first].pid, &maxconn);
 	uint32_t age = detect_opt(o->half_close_age_ms, DETECT_HALF_CLOSE_AGE_MS);
 	pid_t pid = cur->counts[first].pid;
 	const struct pm_proc *p = pm_procs_find(&cur->procs, pid);
@@ -1374,6 +1424,11 @@ static int detect_half_pid(const struct snapshot *cur, const struct detect_opts 
 	}
 
 	detect_det_proc(&b.det, "", cur, pid);
+	if (maxconn)
+		sb_printf(&b.det, "threshold: %" PRIu32 " half-closed sockets (half-close-min %"
+			  PRIu32 ", %" PRIu32 "%% of maxconn %" PRIu64 ")\n", min,
+			  detect_opt(o->half_close_min, DETECT_HALF_CLOSE_MIN),
+			  detect_opt(o->half_close_pct, DETECT_HALF_CLOSE_PCT), maxconn);
 	sb_puts(&b.det, "total: ");
 	detect_det_half_states(&b.det, &all, 1);
 	sb_putc(&b.det, '\n');
@@ -1417,6 +1472,9 @@ static int detect_half_pid(const struct snapshot *cur, const struct detect_opts 
 	detect_ev_proc(&b.j, "process", cur, pid);
 	json_uint(&b.j, "half_closed", all.total);
 	json_uint(&b.j, "half_close_min", min);
+	json_uint(&b.j, "half_close_min_abs", detect_opt(o->half_close_min, DETECT_HALF_CLOSE_MIN));
+	json_uint(&b.j, "half_close_pct", detect_opt(o->half_close_pct, DETECT_HALF_CLOSE_PCT));
+	json_uint(&b.j, "maxconn", maxconn);
 	json_uint(&b.j, "half_close_age_ms", age);
 	detect_ev_half_states(&b.j, "states", &all, 1);
 	json_arr_open(&b.j, "listening_ports");

@@ -136,6 +136,7 @@ static int policy_threshold(struct sv_policy *p, const struct cfg_sup_entry *e, 
 		{ "backlog-pct", 0, 100, offsetof(struct detect_opts, backlog_pct) },
 		{ "half-close-min", 0, 1000000, offsetof(struct detect_opts, half_close_min) },
 		{ "half-close-age", 1, 0, offsetof(struct detect_opts, half_close_age_ms) },
+		{ "half-close-pct", 0, 100, offsetof(struct detect_opts, half_close_pct) },
 		{ "group-window", 1, 0, offsetof(struct detect_opts, group_window_ms) },
 		{ "down-grace", 1, 0, offsetof(struct detect_opts, down_grace_ms) },
 		{ "starve-pct", 0, 100, offsetof(struct detect_opts, starve_pct) },
@@ -275,6 +276,12 @@ int policy_load(struct sv_policy *p, const struct cfg *c, char *err, size_t errl
 	for (i = 0; i < c->nsup; i++)
 		if (policy_apply_entry(p, &c->sup[i], err, errlen) == -1)
 			return -1;
+	/* The proxies proxysv runs use this configuration: their maxconn scales
+	 * the half-closed threshold where no stats view tells it. A count set
+	 * with half-close-min alone is meant as it is written. */
+	p->det.half_close_maxconn = c->global.maxconn ? c->global.maxconn :
+				    c->global.maxconn_eff;
+	p->det.half_close_abs = p->det.half_close_min && !p->det.half_close_pct;
 	return 0;
 }
 

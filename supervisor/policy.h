@@ -20,7 +20,11 @@
  *                                  counts as idle for stale-kill idle (60s)
  *   threshold NAME VALUE           detector thresholds, NAME one of
  *                                  backlog-pct (80), half-close-min (10),
- *                                  half-close-age (60s), group-window (2s),
+ *                                  half-close-age (60s), half-close-pct (5:
+ *                                  the count threshold is at least this % of
+ *                                  the proxy's maxconn; not applied when
+ *                                  half-close-min is set and half-close-pct
+ *                                  is not), group-window (2s),
  *                                  down-grace (5s), starve-pct (50),
  *                                  maxconn-pct (90), lossy-retrans (3),
  *                                  lossy-min (3)

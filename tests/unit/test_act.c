@@ -628,6 +628,7 @@ static void test_policy_keys(void **state)
 			"    stale-idle 5m\n"
 			"    threshold maxconn-pct 75\n"
 			"    threshold down-grace 2s\n"
+			"    threshold half-close-pct 3\n"
 			"    allow-listener :22 sshd\n"
 			"    watch-stats /run/haproxy.sock\n", &p, err, sizeof(err)) == -1)
 		fail_msg("%s", err);
@@ -645,6 +646,10 @@ static void test_policy_keys(void **state)
 	assert_int_equal(p.act.stale_idle_ms, 300000);
 	assert_int_equal(p.det.maxconn_pct, 75);
 	assert_int_equal(p.det.down_grace_ms, 2000);
+	assert_int_equal(p.det.half_close_pct, 3);
+	assert_int_equal(p.det.half_close_min, 0);
+	/* The configuration's global maxconn scales the half-closed threshold. */
+	assert_int_equal(p.det.half_close_maxconn, 100);
 	assert_int_equal(p.det.nallow, 2);
 	assert_string_equal(p.det.allow[0], ":22");
 	assert_string_equal(p.det.allow[1], "sshd");
@@ -662,6 +667,37 @@ static void test_policy_keys(void **state)
 	assert_false(policy_is_key("tick"));
 }
 
+/* half-close-min alone is an absolute count; with half-close-pct, or with
+ * neither, the threshold follows the configuration's maxconn. */
+static void test_policy_half_close_relative(void **state)
+{
+	static const struct {
+		const char *lines;
+		uint32_t min, pct;
+		uint8_t abs;
+	} c[] = {
+		{ "", 0, 0, 0 },
+		{ "    threshold half-close-min 25\n", 25, 0, 1 },
+		{ "    threshold half-close-min 25\n    threshold half-close-pct 10\n", 25, 10, 0 },
+		{ "    threshold half-close-pct 10\n", 0, 10, 0 },
+	};
+	struct sv_policy p;
+	char err[256];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		err[0] = '\0';
+		if (load_policy(c[i].lines, &p, err, sizeof(err)) == -1)
+			fail_msg("%s", err);
+		assert_int_equal(p.det.half_close_min, c[i].min);
+		assert_int_equal(p.det.half_close_pct, c[i].pct);
+		assert_int_equal(p.det.half_close_abs, c[i].abs);
+		assert_int_equal(p.det.half_close_maxconn, 100);
+		policy_free(&p);
+	}
+}
+
 static void test_policy_errors(void **state)
 {
 	static const struct {
@@ -676,6 +712,8 @@ static void test_policy_errors(void **state)
 		{ "    stale-kill never\n", "expects deadline, idle or peer" },
 		{ "    threshold maxconn-pct 101\n", "expects an integer in 1..100" },
 		{ "    threshold nosuch 1\n", "unknown threshold 'nosuch'" },
+		{ "    threshold half-close-pct 0\n", "half-close-pct: expects an integer in 1..100" },
+		{ "    threshold half-close-pct 101\n", "half-close-pct: expects an integer in 1..100" },
 		{ "    watch-stats\n", "expects one PATH" },
 		{ "    destroy-max 0\n", "expects an integer" },
 	};
@@ -711,6 +749,7 @@ int main(void)
 		cmocka_unit_test(test_stale_kill_one_peer),
 		cmocka_unit_test(test_observe_recorded_at_open),
 		cmocka_unit_test(test_policy_keys),
+		cmocka_unit_test(test_policy_half_close_relative),
 		cmocka_unit_test(test_policy_errors),
 	};
 

@@ -1533,6 +1533,102 @@ static void test_detect_server_queue_starvation(void **state)
 	stats_view_free(&drain);
 }
 
+/* The count threshold follows the process's maxconn: max(half-close-min,
+ * half-close-pct % of maxconn), from its stats view or the configuration. */
+static void test_detect_half_close_relative_to_maxconn(void **state)
+{
+	static const char csv[] =
+		"# pxname,svname,qcur,scur,slim,status,type\n"
+		"fe_a,FRONTEND,,5,1500,OPEN,0\n"
+		"fe_b,FRONTEND,,5,500,OPEN,0\n";
+	static const char info[] = "Pid: 800\nMaxconn: 4000\nCurrConns: 10\n";
+	struct stats_view v, other;
+	struct detect_stats st = { &v, 1, NULL, 0 };
+	struct detect_opts o = no_opts;
+	struct finding_list l = { 0 };
+	struct snapshot s;
+
+	(void)state;
+	/* 60 + 60 = 120 half-closed sockets at 1000 idle. */
+	build_half_close(&s, 60, 1000);
+
+	/* Configured maxconn 2000: 5 % is 100 < 120, reported (warning: 60
+	 * pairs are under 100, 120 under 10 * 100). */
+	o.half_close_maxconn = 2000;
+	assert_int_equal(detect_half_close(NULL, &s, &o, &l), 0);
+	assert_int_equal(l.len, 1);
+	check_findings(&l);
+	assert_int_equal(l.v[0].severity, DS_WARNING);
+	assert_true(has(l.v[0].evidence, "\"half_close_min\":100,"));
+	assert_true(has(l.v[0].evidence, "\"half_close_min_abs\":10,"));
+	assert_true(has(l.v[0].evidence, "\"half_close_pct\":5,"));
+	assert_true(has(l.v[0].evidence, "\"maxconn\":2000,"));
+	assert_true(has(l.v[0].detail, "threshold: 100 half-closed sockets"));
+	finding_list_free(&l);
+
+	/* Configured maxconn 4000: 5 % is 200 > 120, silent. */
+	o.half_close_maxconn = 4000;
+	assert_int_equal(detect_half_close(NULL, &s, &o, &l), 0);
+	assert_int_equal(l.len, 0);
+
+	/* half_close_abs: half_close_min alone (10), reported. */
+	o.half_close_abs = 1;
+	assert_int_equal(detect_half_close(NULL, &s, &o, &l), 0);
+	assert_int_equal(l.len, 1);
+	assert_true(has(l.v[0].evidence, "\"half_close_min\":10,"));
+	assert_true(has(l.v[0].evidence, "\"maxconn\":0,"));
+	assert_false(has(l.v[0].detail, "threshold:"));
+	finding_list_free(&l);
+	o.half_close_abs = 0;
+
+	/* The stats view's frontends (1500 + 500 = 2000) beat the configuration. */
+	view_csv(&v, 800, csv, NULL);
+	o.half_close_views = &st;
+	assert_int_equal(detect_half_close(NULL, &s, &o, &l), 0);
+	assert_int_equal(l.len, 1);
+	assert_true(has(l.v[0].evidence, "\"maxconn\":2000,"));
+	finding_list_free(&l);
+
+	/* ... and show info's Maxconn (4000) beats the frontends: silent. */
+	assert_int_equal(stats_parse_info(info, strlen(info), &v), 0);
+	assert_int_equal(detect_half_close(NULL, &s, &o, &l), 0);
+	assert_int_equal(l.len, 0);
+
+	/* half-close-pct 2: 80 < 120 again. */
+	o.half_close_pct = 2;
+	assert_int_equal(detect_half_close(NULL, &s, &o, &l), 0);
+	assert_int_equal(l.len, 1);
+	assert_true(has(l.v[0].evidence, "\"half_close_min\":80,"));
+	finding_list_free(&l);
+
+	/* A view of another process does not apply: the configured 4000 at 2 %
+	 * is 80 as well; at 5 % (200) silent, while a tiny maxconn keeps the
+	 * absolute minimum: 5 % of 20 is 1, the threshold stays 10. */
+	view_csv(&other, 801, csv, NULL);
+	st.cur = &other;
+	o.half_close_pct = 0;
+	assert_int_equal(detect_half_close(NULL, &s, &o, &l), 0);
+	assert_int_equal(l.len, 0);
+	o.half_close_maxconn = 20;
+	assert_int_equal(detect_half_close(NULL, &s, &o, &l), 0);
+	assert_int_equal(l.len, 1);
+	assert_int_equal(l.v[0].severity, DS_CRITICAL);
+	assert_true(has(l.v[0].evidence, "\"half_close_min\":10,"));
+	finding_list_free(&l);
+	stats_view_free(&other);
+	stats_view_free(&v);
+	snapshot_free(&s);
+
+	/* 8 + 8 = 16 stays under the absolute minimum 20 whatever the maxconn. */
+	build_half_close(&s, 8, 1000);
+	o.half_close_views = NULL;
+	o.half_close_min = 20;
+	o.half_close_maxconn = 40;
+	assert_int_equal(detect_half_close(NULL, &s, &o, &l), 0);
+	assert_int_equal(l.len, 0);
+	snapshot_free(&s);
+}
+
 static void test_detect_maxconn_saturation(void **state)
 {
 	static const char csv[] =
@@ -1681,6 +1777,7 @@ int main(void)
 		cmocka_unit_test(test_detect_half_close_old_idle),
 		cmocka_unit_test(test_detect_half_close_old_generation_pairs),
 		cmocka_unit_test(test_detect_half_close_orphans_and_unseen),
+		cmocka_unit_test(test_detect_half_close_relative_to_maxconn),
 		cmocka_unit_test(test_detect_stale_generation_sf_chain),
 		cmocka_unit_test(test_detect_stale_generation_negatives),
 		cmocka_unit_test(test_detect_kernel_tuning_defaults_silent),
