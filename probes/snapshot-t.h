@@ -65,6 +65,9 @@ struct snapshot {
 	uint64_t t_real_ms;
 	uint64_t netns_ino;
 	uint8_t have_owners;   /* procmap ran */
+	uint8_t owners_partial; /* owners from a scan of snap_opts.scan_pids plus the
+				 * owners a full scan found earlier (see
+				 * snapshot_take); 0 after a scan of every process */
 	unsigned denied;       /* processes we could not inspect */
 
 	struct sd_table socks; /* every TCP socket dumped */
@@ -111,6 +114,13 @@ struct snap_opts {
 	const uint16_t *ports; /* only sockets with these local or remote ports
 				* (at most SD_MAX_PORTS) */
 	size_t nports;
+	/* When nscan_pids is set (with want_owners), a take scans only the fds
+	 * of these processes, and every process only when the owners of a
+	 * listening or half-closed socket are not known from an earlier full
+	 * scan, or when full_every takes have passed since the last one. */
+	const pid_t *scan_pids;
+	size_t nscan_pids;
+	unsigned full_every;   /* 0: 10 */
 };
 
 #endif

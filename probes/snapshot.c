@@ -70,6 +70,13 @@ void snap_probe_close(struct snap_probe *p)
 {
 	if (p->open)
 		sockdiag_close(&p->sd);
+	pm_owners_free(&p->cache);
+	free(p->known);
+	p->known = NULL;
+	p->nknown = 0;
+	p->cap_known = 0;
+	p->cache_ok = 0;
+	p->since_full = 0;
 	free(p->inos_tmp);
 	p->inos_tmp = NULL;
 	p->cap_inos_tmp = 0;
@@ -157,6 +164,179 @@ static void snap_owners_keep(struct pm_owners *o, const uint32_t *inos, size_t n
 	o->len = k;
 }
 
+#define SNAP_FULL_EVERY 10u
+
+static int snap_cmp_owner(const void *a, const void *b);
+
+static int snap_cmp_fdcount(const void *a, const void *b)
+{
+	const struct pm_fdcount *x = a, *y = b;
+
+	return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+static int snap_pid_in(const pid_t *v, size_t n, pid_t pid)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == pid)
+			return 1;
+	return 0;
+}
+
+static int snap_u32_has(const uint32_t *v, size_t n, uint32_t x)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v[mid] == x)
+			return 1;
+		if (v[mid] < x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+/* Keeps the values of v (ascending) that are also in inos (ascending). */
+static void snap_u32_keep(uint32_t *v, size_t *nv, const uint32_t *inos, size_t n)
+{
+	size_t i, j = 0, k = 0;
+
+	for (i = 0; i < *nv; i++) {
+		while (j < n && inos[j] < v[i])
+			j++;
+		if (j == n)
+			break;
+		if (inos[j] == v[i])
+			v[k++] = v[i];
+	}
+	*nv = k;
+}
+
+/* The states whose owners the detectors need from every process. */
+static int snap_state_needs_owner(unsigned st)
+{
+	return st < SD_NSTATES &&
+	       ((SD_STATE_BIT(SD_LISTEN) | SD_STATES_HALF_CLOSED) & SD_STATE_BIT(st));
+}
+
+/* Records the result of a full scan (s->owners, p->inos) as the cache. */
+static int snap_cache_fill(struct snap_probe *p, const struct pm_owners *o)
+{
+	struct pm_owners *c = &p->cache;
+
+	if (snap_grow((void **)&c->v, &c->cap, o->len ? o->len : 1, sizeof(*c->v)) == -1 ||
+	    snap_grow((void **)&c->scanned, &c->cap_scanned, o->nscanned ? o->nscanned : 1,
+		      sizeof(*c->scanned)) == -1 ||
+	    snap_grow((void **)&p->known, &p->cap_known, p->ninos ? p->ninos : 1,
+		      sizeof(*p->known)) == -1)
+		return -1;
+	memcpy(c->v, o->v, o->len * sizeof(*c->v));
+	c->len = o->len;
+	memcpy(c->scanned, o->scanned, o->nscanned * sizeof(*c->scanned));
+	c->nscanned = o->nscanned;
+	memcpy(p->known, p->inos, p->ninos * sizeof(*p->known));
+	p->nknown = p->ninos;
+	p->cache_ok = 1;
+	p->since_full = 0;
+	p->full_scans++;
+	return 0;
+}
+
+/* Adds to out the cached owners (and fd counts) of processes outside
+ * o->scan_pids, for the inodes still dumped; out is then sorted. */
+static int snap_cache_merge(struct snap_probe *p, const struct snap_opts *o,
+			    struct pm_owners *out)
+{
+	struct pm_owners *c = &p->cache;
+	size_t i;
+
+	snap_owners_keep(c, p->inos, p->ninos);
+	snap_u32_keep(p->known, &p->nknown, p->inos, p->ninos);
+	for (i = 0; i < c->len; i++) {
+		if (snap_pid_in(o->scan_pids, o->nscan_pids, c->v[i].pid))
+			continue;
+		if (snap_grow((void **)&out->v, &out->cap, out->len + 1, sizeof(*out->v)) == -1)
+			return -1;
+		out->v[out->len++] = c->v[i];
+	}
+	for (i = 0; i < c->nscanned; i++) {
+		if (snap_pid_in(o->scan_pids, o->nscan_pids, c->scanned[i].pid))
+			continue;
+		if (snap_grow((void **)&out->scanned, &out->cap_scanned, out->nscanned + 1,
+			      sizeof(*out->scanned)) == -1)
+			return -1;
+		out->scanned[out->nscanned++] = c->scanned[i];
+	}
+	qsort(out->v, out->len, sizeof(*out->v), snap_cmp_owner);
+	qsort(out->scanned, out->nscanned, sizeof(*out->scanned), snap_cmp_fdcount);
+	return 0;
+}
+
+/* Drops the owner entries of processes that are not in procs (exited). */
+static void snap_owners_alive(struct pm_owners *o, const struct pm_procs *procs)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < o->len; i++)
+		if (pm_procs_find(procs, o->v[i].pid))
+			o->v[k++] = o->v[i];
+	o->len = k;
+}
+
+/* Owners for a take with o->scan_pids (see snapshot_take): s->owners and
+ * s->owners_partial. */
+static int snap_full_due(const struct snap_probe *p, const struct snap_opts *o)
+{
+	unsigned every = o->full_every ? o->full_every : SNAP_FULL_EVERY;
+
+	return !p->cache_ok || p->since_full + 1 >= every;
+}
+
+/* full_done: s->owners already holds a full scan's (run beside the dump). */
+static int snap_owners_partial(struct snap_probe *p, const struct snap_opts *o,
+			       struct snapshot *s, uint64_t netns_ino, int full_done,
+			       char *err, size_t errlen)
+{
+	int full = full_done || snap_full_due(p, o);
+	size_t i;
+
+	if (!full) {
+		if (procmap_owners(&p->pm, p->inos, p->ninos, netns_ino, o->scan_pids,
+				   o->nscan_pids, &s->owners, err, errlen) == -1)
+			return -1;
+		for (i = 0; i < s->socks.len && !full; i++) {
+			const struct sd_sock *k = &s->socks.socks[i];
+
+			if (k->ino == 0 || !snap_state_needs_owner(k->state))
+				continue;
+			if (!snap_u32_has(p->known, p->nknown, k->ino) &&
+			    !pm_owners_find(&s->owners, k->ino))
+				full = 1;
+		}
+	}
+	if (full) {
+		if (!full_done && procmap_owners(&p->pm, p->inos, p->ninos, netns_ino, NULL, 0,
+						 &s->owners, err, errlen) == -1)
+			return -1;
+		if (snap_cache_fill(p, &s->owners) == -1)
+			goto nomem;
+		s->owners_partial = 0;
+		return 0;
+	}
+	p->since_full++;
+	if (snap_cache_merge(p, o, &s->owners) == -1)
+		goto nomem;
+	s->owners_partial = 1;
+	return 0;
+nomem:
+	snprintf(err, errlen, "snapshot: %s", strerror(errno));
+	return -1;
+}
+
 /* The /proc scan, run beside the sock_diag dump: it reads the owners of
  * every socket, the dump tells afterwards which ones are wanted. */
 struct snap_scan {
@@ -214,6 +394,7 @@ int snapshot_take(struct snap_probe *p, const struct snap_opts *o, struct snapsh
 	s->owners.len = 0;
 	s->procs.len = 0;
 	s->have_owners = 0;
+	s->owners_partial = 0;
 	s->denied = 0;
 	if (o->want_owners && !p->pm_ready) {
 		if (procmap_init(&p->pm, o->procroot, err, errlen) == -1)
@@ -231,7 +412,7 @@ int snapshot_take(struct snap_probe *p, const struct snap_opts *o, struct snapsh
 	scan.rc = -1;
 	/* The two costs of a pass, the dump and the /proc scan, are both CPU
 	 * in the kernel: they run at once. */
-	if (o->want_owners)
+	if (o->want_owners && (o->nscan_pids == 0 || snap_full_due(p, o)))
 		scanning = pthread_create(&scan_tid, NULL, snap_scan_run, &scan) == 0;
 	dumped = sockdiag_dump(&p->sd, &f, &s->socks, err, errlen);
 	if (scanning)
@@ -254,7 +435,13 @@ int snapshot_take(struct snap_probe *p, const struct snap_opts *o, struct snapsh
 				return -1;
 			}
 			snap_owners_keep(&s->owners, p->inos, p->ninos);
-		} else if (procmap_owners(&p->pm, p->inos, p->ninos, scan.netns_ino, NULL, 0,
+		}
+		if (o->nscan_pids) {
+			if (snap_owners_partial(p, o, s, scan.netns_ino, scanning, err,
+						errlen) == -1)
+				return -1;
+		} else if (!scanning &&
+			   procmap_owners(&p->pm, p->inos, p->ninos, scan.netns_ino, NULL, 0,
 					  &s->owners, err, errlen) == -1) {
 			return -1;
 		}
@@ -262,6 +449,10 @@ int snapshot_take(struct snap_probe *p, const struct snap_opts *o, struct snapsh
 		if (procmap_procs(&p->pm, &s->owners, &s->procs) == -1) {
 			snprintf(err, errlen, "snapshot: process facts: %s", strerror(errno));
 			return -1;
+		}
+		if (s->owners_partial) {
+			snap_owners_alive(&s->owners, &s->procs);
+			snap_owners_alive(&p->cache, &s->procs);
 		}
 		s->have_owners = 1;
 	}

@@ -20,6 +20,14 @@ struct snap_probe {
 	size_t cap_inos_tmp;
 	int open;
 	int pm_ready;          /* procmap_init done (on first want_owners) */
+	/* Partial scans (snap_opts.scan_pids): what the last full scan found,
+	 * kept for the sockets still dumped and the processes still alive. */
+	struct pm_owners cache; /* owners, sorted by (ino, pid) */
+	uint32_t *known;       /* inodes the last full scan looked for, sorted */
+	size_t nknown, cap_known;
+	unsigned since_full;   /* takes since the last full scan */
+	int cache_ok;          /* a full scan has filled cache and known */
+	uint64_t full_scans;   /* how many takes scanned every process */
 };
 
 int snap_probe_open(struct snap_probe *p, const struct snap_opts *o, char *err, size_t errlen);
@@ -31,7 +39,14 @@ void snap_probe_close(struct snap_probe *p);
  * dumped inodes among the processes of the same network namespace
  * (o->want_owners; /proc is read by other threads while the dump runs, see
  * procmap_owners), kernel counters and settings, link statistics
- * (o->want_links), the times, and the grouped views. 0, or -1 with err; after
+ * (o->want_links), the times, and the grouped views. With o->scan_pids, the
+ * owners are those of a scan of these pids, plus, for the inodes of other
+ * processes, the owners found by the last scan of every process (dropped
+ * when the inode leaves the dump or the process has exited); every process
+ * is scanned again when a listening or half-closed socket (CLOSE_WAIT,
+ * FIN_WAIT1/2, LAST_ACK, CLOSING) has an inode that neither scan looked
+ * for, or every o->full_every takes; s->owners_partial tells which kind
+ * of take it was. 0, or -1 with err; after
  * -1 the contents of s are unspecified until the next successful take (it
  * can still be freed). */
 int snapshot_take(struct snap_probe *p, const struct snap_opts *o, struct snapshot *s,

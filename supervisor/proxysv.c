@@ -1367,8 +1367,9 @@ static void tick_cb(struct loop_timer *t)
 	uint64_t t0 = clock_mono_us();
 	struct snap_opts so = { .nsfd = NETNS_SELF, .want_info = 1, .want_owners = 1 };
 	struct svt_gen gv[64];
+	pid_t spids[64];
 	uint16_t lports[SD_MAX_PORTS];
-	size_t ngv = 0, nlp = 0;
+	size_t ngv = 0, nlp = 0, nsp = 0;
 	uint64_t now_mono = clock_mono_ms();
 	char err[256];
 
@@ -1378,6 +1379,15 @@ static void tick_cb(struct loop_timer *t)
 	so.ports = S.ports;
 	so.nports = S.nports;
 	owners_refresh();
+	/* Our own fds (the listeners we hold) and our generations' are read
+	 * every tick, every process's only when the snapshot needs them
+	 * (snapshot_take, scan_pids). */
+	spids[nsp++] = getpid();
+	for (size_t i = 0; i < S.gens.len && nsp < sizeof(spids) / sizeof(spids[0]); i++)
+		if (S.gens.v[i]->state != GEN_ST_EXITED && S.gens.v[i]->pid > 0)
+			spids[nsp++] = S.gens.v[i]->pid;
+	so.scan_pids = spids;
+	so.nscan_pids = nsp;
 	if (S.probe_ok) {
 		/* The current snapshot becomes the previous one; the take reuses
 		 * the arrays of the one before. */

@@ -12,6 +12,20 @@
  * (stale_generation) are kept only past their drain deadline, or when the
  * policy's stale-kill reason already holds: a generation draining within
  * its deadline is the normal course of a reload, not an incident.
+ *
+ * Socket owners: a tick reads the fds of the supervisor and its
+ * generations only; every process's are read (a full scan) when a
+ * listening or half-closed socket of the dump has an inode the last full
+ * scan did not look for and our own fds do not hold, and every tenth tick
+ * (snapshot_take with scan_pids). Other processes' sockets keep the owners
+ * the last full scan found while the inode is dumped and the process lives.
+ * So the owners of every listening socket (duplicate_listener, stopped
+ * owners) and of every half-closed socket are what a full scan would give:
+ * half_close_buildup's "pid:0" finding counts only sockets a full scan
+ * found without a visible owner (or without an inode), never sockets merely
+ * not mapped this tick. A foreign established socket that appeared since
+ * the last full scan counts under pid 0 until the next one; no detector
+ * reports pid 0 for states other than the half-closed ones.
  */
 #include "config.h"
 
@@ -278,8 +292,11 @@ static void svt_detect(struct svtick *t, const struct svt_in *in, struct finding
 	struct detect_stats st = { t->views, t->nviews, t->prev_views, t->nprev };
 	int rc = 0;
 
+	struct detect_opts o = t->pol.det;
+
+	o.half_close_views = &st;
 	if (in->cur) {
-		rc |= detect_run(in->prev, in->cur, &t->pol.det, fl);
+		rc |= detect_run(in->prev, in->cur, &o, fl);
 		rc |= detect_lossy_peer(in->prev, in->cur, &t->pol.det, fl);
 	}
 	rc |= detect_run_stats(in->cur, &st, &t->pol.det, fl);

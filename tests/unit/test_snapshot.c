@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -755,6 +757,165 @@ static void test_snapshot_take_live_listener(void **state)
 	mock.live = 0;
 }
 
+/* A child process listening on 127.0.0.1 (kernel-chosen port) until
+ * *hold is closed, without our fd drop; its pid and port, or -1. */
+static pid_t listener_child(uint16_t *port, int *hold, int drop)
+{
+	int up[2], down[2];
+	pid_t pid;
+	char c;
+
+	if (pipe(up) == -1)
+		return -1;
+	if (pipe(down) == -1) {
+		close(up[0]);
+		close(up[1]);
+		return -1;
+	}
+	pid = fork();
+	if (pid == 0) {
+		struct sockaddr_in sa = { .sin_family = AF_INET };
+		socklen_t sl = sizeof(sa);
+		uint16_t pt = 0;
+		int fd;
+
+		close(up[0]);
+		close(down[1]);
+		close(drop);
+		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		if (fd != -1 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+		    listen(fd, 4) == 0 && getsockname(fd, (struct sockaddr *)&sa, &sl) == 0)
+			pt = ntohs(sa.sin_port);
+		if (write(up[1], &pt, sizeof(pt)) != (ssize_t)sizeof(pt))
+			_exit(1);
+		while (read(down[0], &c, 1) == -1 && errno == EINTR)
+			;
+		_exit(0);
+	}
+	close(up[1]);
+	close(down[0]);
+	if (pid == -1 || read(up[0], port, sizeof(*port)) != (ssize_t)sizeof(*port) ||
+	    *port == 0) {
+		close(up[0]);
+		close(down[1]);
+		if (pid > 0) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+		}
+		return -1;
+	}
+	close(up[0]);
+	*hold = down[1];
+	return pid;
+}
+
+/* Stops it even when another child holds a copy of its pipe. */
+static void listener_child_stop(pid_t pid, int hold)
+{
+	close(hold);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+/* The owner of the only listening socket on port, or -1. */
+static pid_t listen_owner(const struct snapshot *s, uint16_t port)
+{
+	const struct snap_listener *l = find4(s, "127.0.0.1", port);
+	const struct snap_lsock *ls;
+
+	if (!l || l->nlsocks != 1)
+		return -1;
+	ls = &s->lsocks[l->first_lsock];
+	if (ls->nowners != 1)
+		return -1;
+	return owners_of(s, ls)[0];
+}
+
+/* scan_pids: our own fds every take; a foreign listener's owner from the
+ * first (full) scan, kept by the partial ones; a new foreign listener, or
+ * full_every, forces a full scan; an exited owner leaves the cache. */
+static void test_snapshot_take_partial_owners(void **state)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t sl = sizeof(sa);
+	struct snap_opts o = { .nsfd = NETNS_SELF, .want_owners = 1, .full_every = 4 };
+	struct snap_probe p;
+	struct snapshot s = { 0 };
+	char err[256] = "";
+	uint16_t ports[3];
+	pid_t self = getpid(), c1, c2;
+	int lfd, h1 = -1, h2 = -1;
+
+	(void)state;
+	memset(&mock, 0, sizeof(mock));
+	mock.live = 1;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_int_not_equal(lfd, -1);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lfd, 4), 0);
+	assert_int_equal(getsockname(lfd, (struct sockaddr *)&sa, &sl), 0);
+	ports[0] = ntohs(sa.sin_port);
+	c1 = listener_child(&ports[1], &h1, lfd);
+	assert_true(c1 > 0);
+	o.ports = ports;
+	o.nports = 2;
+	o.scan_pids = &self;
+	o.nscan_pids = 1;
+	assert_int_equal(snap_probe_open(&p, &o, err, sizeof(err)), 0);
+
+	assert_int_equal(snapshot_take(&p, &o, &s, err, sizeof(err)), 0);
+	assert_false(s.owners_partial);
+	assert_int_equal(p.full_scans, 1);
+	assert_int_equal(listen_owner(&s, ports[0]), self);
+	assert_int_equal(listen_owner(&s, ports[1]), c1);
+	assert_non_null(pm_procs_find(&s.procs, c1));
+
+	assert_int_equal(snapshot_take(&p, &o, &s, err, sizeof(err)), 0);
+	assert_true(s.owners_partial);
+	assert_int_equal(p.full_scans, 1);
+	assert_int_equal(listen_owner(&s, ports[0]), self);
+	assert_int_equal(listen_owner(&s, ports[1]), c1);
+	assert_non_null(pm_procs_find(&s.procs, c1));
+
+	/* A listener of another process that no scan has seen. */
+	c2 = listener_child(&ports[2], &h2, lfd);
+	assert_true(c2 > 0);
+	o.nports = 3;
+	assert_int_equal(snapshot_take(&p, &o, &s, err, sizeof(err)), 0);
+	assert_false(s.owners_partial);
+	assert_int_equal(p.full_scans, 2);
+	assert_int_equal(listen_owner(&s, ports[2]), c2);
+
+	/* c1 exits: its listener leaves the dump, and its cached entry. */
+	listener_child_stop(c1, h1);
+	assert_int_equal(snapshot_take(&p, &o, &s, err, sizeof(err)), 0);
+	assert_true(s.owners_partial);
+	assert_null(find4(&s, "127.0.0.1", ports[1]));
+	assert_null(pm_procs_find(&s.procs, c1));
+	for (size_t i = 0; i < p.cache.len; i++)
+		assert_int_not_equal(p.cache.v[i].pid, c1);
+	assert_int_equal(listen_owner(&s, ports[2]), c2);
+
+	/* Every full_every-th take scans every process. */
+	assert_int_equal(snapshot_take(&p, &o, &s, err, sizeof(err)), 0);
+	assert_true(s.owners_partial);
+	assert_int_equal(snapshot_take(&p, &o, &s, err, sizeof(err)), 0);
+	assert_true(s.owners_partial);
+	assert_int_equal(snapshot_take(&p, &o, &s, err, sizeof(err)), 0);
+	assert_false(s.owners_partial);
+	assert_int_equal(p.full_scans, 3);
+	assert_int_equal(listen_owner(&s, ports[2]), c2);
+	assert_int_equal(listen_owner(&s, ports[0]), self);
+
+	listener_child_stop(c2, h2);
+	snap_probe_close(&p);
+	snapshot_free(&s);
+	close(lfd);
+	mock.live = 0;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -768,6 +929,7 @@ int main(void)
 		cmocka_unit_test(test_snapshot_group_regroup_reuses_arrays),
 		cmocka_unit_test(test_snapshot_take_mocked),
 		cmocka_unit_test(test_snapshot_take_live_listener),
+		cmocka_unit_test(test_snapshot_take_partial_owners),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
