@@ -22,6 +22,7 @@
 #include "common/log.h"
 #include "common/sbuf.h"
 #include "probes/netns.h"
+#include "probes/procmap.h"
 #include "probes/snapshot.h"
 #include "proxyd/cfg.h"
 #include "proxyd/loop.h"
@@ -39,11 +40,6 @@
 #ifndef SBINDIR_PROXYD
 #define SBINDIR_PROXYD "/usr/local/sbin/proxyd"
 #endif
-
-struct sv_owner {
-	uint32_t ino;
-	pid_t pid;
-};
 
 /* Exit statuses (proxysv(8)). */
 #define SV_EXIT_OK 0            /* every generation drained and exited in time */
@@ -78,10 +74,6 @@ static struct {
 		int64_t gen;
 		int64_t id;
 	} stale[16];                    /* stale_generation incidents of cut generations */
-	struct sv_owner *own;           /* (ino, pid) of our generations' sockets, sorted */
-	size_t nown, capown;
-	uint32_t *inos;                 /* scratch */
-	size_t ninos, capinos;
 	uint16_t ports[SD_MAX_PORTS];   /* probed: our listeners' and servers' ports */
 	size_t nports;
 	uint64_t started_real;
@@ -975,63 +967,15 @@ static void addr_text(uint8_t family, const uint8_t *a, int port, char *buf, siz
 		snprintf(buf, len, "%s:%d", ip, port);
 }
 
-static int owner_cmp(const void *a, const void *b)
-{
-	const struct sv_owner *x = a, *y = b;
-
-	if (x->ino != y->ino)
-		return x->ino < y->ino ? -1 : 1;
-	return (x->pid > y->pid) - (x->pid < y->pid);
-}
-
-/* Our generations' socket inodes, read from their own /proc/PID/fd only:
- * the host may hold hundreds of thousands of sockets of other processes,
- * and the tick must stay cheap. */
-static void owners_refresh(void)
-{
-	S.nown = 0;
-	for (size_t i = 0; i < S.gens.len; i++) {
-		const struct gen *g = S.gens.v[i];
-
-		if (g->state == GEN_ST_EXITED)
-			continue;
-		S.ninos = 0;
-		if (spawn_sock_inodes(g->pid, &S.inos, &S.ninos, &S.capinos) == -1)
-			continue;
-		if (S.nown + S.ninos > S.capown) {
-			size_t nc = S.nown + S.ninos + 64;
-			struct sv_owner *nv = realloc(S.own, nc * sizeof(*nv));
-
-			if (!nv)
-				return;
-			S.own = nv;
-			S.capown = nc;
-		}
-		for (size_t k = 0; k < S.ninos; k++) {
-			S.own[S.nown].ino = S.inos[k];
-			S.own[S.nown].pid = g->pid;
-			S.nown++;
-		}
-	}
-	if (S.nown)
-		qsort(S.own, S.nown, sizeof(*S.own), owner_cmp);
-}
-
+/* Whether pid holds socket ino. The snapshot reads our generations' fds on
+ * every tick (snap_opts.scan_pids), so its owner table answers this. */
 static int owner_has(const struct snapshot *s, uint32_t ino, pid_t pid)
 {
-	size_t lo = 0, hi = S.nown;
+	const struct pm_owner *o = pm_owners_find(&s->owners, ino);
+	const struct pm_owner *end = s->owners.v + s->owners.len;
 
-	(void)s;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (S.own[mid].ino < ino)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (; lo < S.nown && S.own[lo].ino == ino; lo++)
-		if (S.own[lo].pid == pid)
+	for (; o && o < end && o->ino == ino; o++)
+		if (o->pid == pid)
 			return 1;
 	return 0;
 }
@@ -1374,11 +1318,10 @@ static void tick_cb(struct loop_timer *t)
 	char err[256];
 
 	S.tick++;
-	/* probes -> snapshot: only our ports, owners only among our generations */
+	/* probes -> snapshot: only our ports */
 	ports_refresh();
 	so.ports = S.ports;
 	so.nports = S.nports;
-	owners_refresh();
 	/* Our own fds (the listeners we hold) and our generations' are read
 	 * every tick, every process's only when the snapshot needs them
 	 * (snapshot_take, scan_pids). */
@@ -2003,8 +1946,6 @@ out_store:
 out_loop:
 	loop_free();
 out_cfg:
-	free(S.own);
-	free(S.inos);
 	free(S.lis);
 	cfg_free(&S.cfg);
 	return rc;

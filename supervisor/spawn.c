@@ -359,50 +359,6 @@ long spawn_fd_count(pid_t pid)
 	return n;
 }
 
-long spawn_sock_inodes(pid_t pid, uint32_t **v, size_t *n, size_t *cap)
-{
-	char path[64], link[64];
-	struct dirent *de;
-	long nfds = 0;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
-	d = opendir(path);
-	if (!d)
-		return -1;
-	while ((de = readdir(d))) {
-		char lp[384];
-		unsigned long ino;
-		ssize_t l;
-
-		if (de->d_name[0] == '.')
-			continue;
-		nfds++;
-		snprintf(lp, sizeof(lp), "%s/%s", path, de->d_name);
-		l = readlink(lp, link, sizeof(link) - 1);
-		if (l <= 0)
-			continue;
-		link[l] = '\0';
-		if (sscanf(link, "socket:[%lu]", &ino) != 1)
-			continue;
-		if (*n == *cap) {
-			size_t nc = *cap ? *cap * 2 : 64;
-			uint32_t *nv = realloc(*v, nc * sizeof(*nv));
-
-			if (!nv) {
-				closedir(d);
-				errno = ENOMEM;
-				return -1;
-			}
-			*v = nv;
-			*cap = nc;
-		}
-		(*v)[(*n)++] = (uint32_t)ino;
-	}
-	closedir(d);
-	return nfds;
-}
-
 int spawn_write_atomic(const char *path, const char *data, size_t len)
 {
 	char tmp[4096];

@@ -66,11 +66,6 @@ ssize_t spawn_notify_recv(int fd, pid_t *pid, char *buf, size_t len);
 /* Open fds of a process (/proc/PID/fd entries), or -1. */
 long spawn_fd_count(pid_t pid);
 
-/* Appends the socket inodes among pid's fds to *v (grown as needed) and
- * returns how many fds the process has, or -1 (gone, or no access). Only
- * the given process is read, never the whole /proc. */
-long spawn_sock_inodes(pid_t pid, uint32_t **v, size_t *n, size_t *cap);
-
 /* Writes data to path.new and renames it over path. */
 int spawn_write_atomic(const char *path, const char *data, size_t len);
 
