@@ -320,10 +320,12 @@ static int mode_hold(void)
 		if (n == 0) {
 			how = "eof";
 			if (keep_open) {
-				uint64_t left = deadline - now_ms();
+				/* Until the deadline, also when the end of stream came
+				 * within the first millisecond (left == timeout_ms). */
+				uint64_t now = now_ms();
 
-				if (left < (uint64_t)timeout_ms)
-					usleep((useconds_t)left * 1000u);
+				if (now < deadline)
+					usleep((useconds_t)(deadline - now) * 1000u);
 			}
 			break;
 		}
