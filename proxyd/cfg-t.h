@@ -85,12 +85,16 @@ struct cfg_log {
 	struct cfg_loc loc;
 };
 
+/* Most event loops (`nbthread`) proxyd runs. */
+#define CFG_MAX_THREADS 64
+
 #define CFG_GLOBAL_SET_MAXCONN          0x01u
 #define CFG_GLOBAL_SET_HARD_STOP_AFTER  0x02u
 #define CFG_GLOBAL_SET_ULIMIT_N         0x04u
 #define CFG_GLOBAL_SET_BUFSIZE          0x08u
 #define CFG_GLOBAL_SET_MAXREWRITE       0x10u
 #define CFG_GLOBAL_SET_MAXHDR           0x20u
+#define CFG_GLOBAL_SET_NBTHREAD         0x40u
 
 struct cfg_global {
 	unsigned set;                   /* CFG_GLOBAL_SET_* */
@@ -99,6 +103,7 @@ struct cfg_global {
 					 * (cfg_global_maxconn_auto); see cfg_finalize_limits */
 	unsigned hard_stop_after;       /* ms; 0 = not set (no limit) */
 	unsigned ulimit_n;              /* 0 = not set */
+	unsigned nbthread;              /* event loops; 0 = not set (one per CPU the process may use) */
 	unsigned stats_timeout;         /* `stats timeout`, ms; 10000 when not set */
 	unsigned bufsize;               /* tune.bufsize, bytes; 16384 when not set */
 	unsigned maxrewrite;            /* tune.maxrewrite, bytes; 1024 when not set (and at

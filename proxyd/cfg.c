@@ -738,12 +738,6 @@ static int g_maxconn(struct parser *p, char **args, int nargs, int neg)
 	return 0;
 }
 
-static int g_nbthread(struct parser *p, char **args, int nargs, int neg)
-{
-	pwarn(p, args[0], "ignored: proxyd runs a single thread");
-	return 0;
-}
-
 static int g_pidfile(struct parser *p, char **args, int nargs, int neg)
 {
 	return set_string(p, args, nargs, &p->c->global.pidfile, "pidfile <path>");
@@ -879,6 +873,17 @@ static int g_ulimit_n(struct parser *p, char **args, int nargs, int neg)
 	    arg_uint(p, args[0], args[1], 1, INT_MAX, &g->ulimit_n) == -1)
 		return -1;
 	g->set |= CFG_GLOBAL_SET_ULIMIT_N;
+	return 0;
+}
+
+static int g_nbthread(struct parser *p, char **args, int nargs, int neg)
+{
+	struct cfg_global *g = &p->c->global;
+
+	if (want_args(p, args, nargs, 2, "nbthread <number>") == -1 ||
+	    arg_uint(p, args[0], args[1], 1, CFG_MAX_THREADS, &g->nbthread) == -1)
+		return -1;
+	g->set |= CFG_GLOBAL_SET_NBTHREAD;
 	return 0;
 }
 

@@ -14,8 +14,12 @@
 #include "proxyd/plog.h"
 #include "proxyd/proxy.h"
 #include "proxyd/queue.h"
+#include "proxyd/thread.h"
 
 static void check_timer_cb(struct loop_timer *t);
+static void set_down_locked(struct server *srv, const char *reason);
+static void set_up_locked(struct server *srv, const char *reason);
+static void set_admin_locked(struct server *srv, enum srv_admin admin, const char *why);
 static void check_fd_cb(struct loop_fd *lf, uint32_t events);
 
 /* ---- logging and backend state ------------------------------------------ */
@@ -80,20 +84,23 @@ static void backend_update(struct proxy *be)
 
 /* ---- transitions ------------------------------------------------------- */
 
-unsigned server_shutdown_sessions(struct server *srv, const char *why)
+/* Ends the calling thread's sessions holding a slot on srv (only those
+ * present now: slots freed here may go to queued sessions, which are not
+ * ended). */
+static unsigned shutdown_own(struct server *srv, const char *why)
 {
-	struct px_list snap;
+	struct px_list snap, *l, *next;
 	unsigned n = 0;
 
-	/* Only the sessions present now: slots freed here may go to queued
-	 * sessions, which are not ended. */
-	if (px_list_empty(&srv->sessions))
-		return 0;
-	snap.next = srv->sessions.next;
-	snap.prev = srv->sessions.prev;
-	snap.next->prev = &snap;
-	snap.prev->next = &snap;
-	px_list_init(&srv->sessions);
+	px_lock();
+	px_list_init(&snap);
+	for (l = srv->sessions.next; l != &srv->sessions; l = next) {
+		next = l->next;
+		if (px_container_of(l, struct sess_lb, srv_link)->tid != thread_id)
+			continue;
+		px_list_del(l);
+		px_list_add_tail(&snap, l);
+	}
 	while (!px_list_empty(&snap)) {
 		struct sess_lb *lb = px_container_of(snap.next, struct sess_lb, srv_link);
 		struct session *s = lb->sess;
@@ -104,10 +111,43 @@ unsigned server_shutdown_sessions(struct server *srv, const char *why)
 		session_shutdown(s, why);
 		n++;
 	}
+	px_unlock();
+	return n;
+}
+
+static void shutdown_cb(struct thread_msg *m)
+{
+	shutdown_own(m->a, m->b);
+}
+
+unsigned server_shutdown_sessions(struct server *srv, const char *why)
+{
+	struct thread_msg m = { .fn = shutdown_cb, .a = srv, .b = (void *)why };
+	struct px_list *l;
+	unsigned n = 0;
+
+	if (thread_count == 1)
+		return shutdown_own(srv, why);
+	/* Each thread ends its own sessions, from its own loop. */
+	px_lock();
+	for (l = srv->sessions.next; l != &srv->sessions; l = l->next)
+		n++;
+	px_unlock();
+	if (thread_send_others(&m))
+		plog_event(PLOG_WARNING, "event=shutdown_sessions server=%s/%s error=\"out of memory\"",
+			   srv->be->name, srv->name);
+	shutdown_own(srv, why);
 	return n;
 }
 
 void server_set_down(struct server *srv, const char *reason)
+{
+	px_lock();
+	set_down_locked(srv, reason);
+	px_unlock();
+}
+
+static void set_down_locked(struct server *srv, const char *reason)
 {
 	enum srv_status from = server_status(srv);
 	uint64_t now = loop_now();
@@ -141,10 +181,12 @@ static void warmup_cb(struct loop_timer *t)
 {
 	struct server *srv = t->arg;
 
+	px_lock();
 	server_refresh(srv, loop_now());
 	queue_process_backend(srv->be);
 	if (srv->op == SRV_OP_STARTING)
 		loop_timer_arm_in(&srv->warmup, warmup_step(srv));
+	px_unlock();
 }
 
 static void server_come_up(struct server *srv, uint64_t now)
@@ -172,6 +214,13 @@ static void shutdown_backups(struct server *srv)
 
 void server_set_up(struct server *srv, const char *reason)
 {
+	px_lock();
+	set_up_locked(srv, reason);
+	px_unlock();
+}
+
+static void set_up_locked(struct server *srv, const char *reason)
+{
 	enum srv_status from = server_status(srv);
 
 	if (srv->op != SRV_OP_DOWN || srv->admin == SRV_ADMIN_MAINT)
@@ -187,6 +236,13 @@ void server_set_up(struct server *srv, const char *reason)
 static void check_abort(struct server *srv);
 
 void server_set_admin(struct server *srv, enum srv_admin admin, const char *why)
+{
+	px_lock();
+	set_admin_locked(srv, admin, why);
+	px_unlock();
+}
+
+static void set_admin_locked(struct server *srv, enum srv_admin admin, const char *why)
 {
 	enum srv_status from = server_status(srv);
 	uint64_t now = loop_now();
@@ -227,8 +283,10 @@ void server_set_admin(struct server *srv, enum srv_admin admin, const char *why)
 
 void server_set_maxconn(struct server *srv, unsigned maxconn)
 {
+	px_lock();
 	srv->maxconn = maxconn;
 	queue_process_backend(srv->be);
+	px_unlock();
 }
 
 /* ---- checks -------------------------------------------------------------- */
@@ -279,6 +337,7 @@ static void check_done(struct server *srv, enum chk_status status, const char *d
 	struct srv_check *chk = &srv->chk;
 	uint64_t now = loop_now();
 
+	px_lock();
 	check_close(chk);
 	chk->status = status;
 	chk->duration = (unsigned)(now - chk->started);
@@ -311,6 +370,7 @@ static void check_done(struct server *srv, enum chk_status status, const char *d
 		queue_process_backend(srv->be);
 	}
 	check_schedule(srv);
+	px_unlock();
 }
 
 /* The start of an HTTP check's response is in chk->rbuf: judge it once the

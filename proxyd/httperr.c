@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,19 +60,20 @@ int httperr_known(unsigned status)
 	return msg_index(status) != -1;
 }
 
-const char *httperr_builtin(unsigned status, size_t *len)
-{
-	/* built on first use; the process is single-threaded */
-	static char built[NMSGS][512];
-	static size_t builtlen[NMSGS];
-	const struct errmsg *e;
-	char body[300];
-	int i = msg_index(status), bl, n;
+static char built[NMSGS][512];
+static size_t builtlen[NMSGS];
+static pthread_once_t built_once = PTHREAD_ONCE_INIT;
 
-	if (i == -1)
-		i = msg_index(500);
-	if (!builtlen[i]) {
-		e = &errmsgs[i];
+/* Every built-in answer, once, whichever thread asks first. */
+static void build_all(void)
+{
+	char body[300];
+	size_t i;
+	int bl, n;
+
+	for (i = 0; i < NMSGS; i++) {
+		const struct errmsg *e = &errmsgs[i];
+
 		bl = snprintf(body, sizeof(body), "<html><body><h1>%u %s</h1>\n%s\n</body></html>\n",
 			      e->status, e->reason, e->text);
 		n = snprintf(built[i], sizeof(built[i]),
@@ -83,6 +85,15 @@ const char *httperr_builtin(unsigned status, size_t *len)
 			     "\r\n%s", e->status, e->reason, bl, body);
 		builtlen[i] = (size_t)n;
 	}
+}
+
+const char *httperr_builtin(unsigned status, size_t *len)
+{
+	int i = msg_index(status);
+
+	pthread_once(&built_once, build_all);
+	if (i == -1)
+		i = msg_index(500);
 	*len = builtlen[i];
 	return built[i];
 }

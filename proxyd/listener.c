@@ -17,6 +17,7 @@
 #include "proxyd/loop.h"
 #include "proxyd/proxy.h"
 #include "proxyd/session.h"
+#include "proxyd/thread.h"
 
 /* Connections accepted per listener and wakeup: fairness between
  * listeners and with established sessions. */
@@ -61,20 +62,21 @@ static void li_enable(struct listener *li, int on)
 
 static int fe_full(const struct proxy *fe)
 {
-	return fe->maxconn && fe->fe.scur >= fe->maxconn;
+	return fe->maxconn && PX_LOAD(fe->fe.scur) >= fe->maxconn;
 }
 
 static int global_full(void)
 {
-	return L.maxconn && proxy_info.curconn >= L.maxconn;
+	return L.maxconn && PX_LOAD(proxy_info.curconn) >= L.maxconn;
 }
 
 static void li_set_state(struct listener *li, enum li_state st)
 {
+	/* nfull is read by other threads (listener_conn_released). */
 	if (li->state == LI_ST_FULL)
-		L.nfull--;
+		__atomic_sub_fetch(&L.nfull, 1, __ATOMIC_RELAXED);
 	if (st == LI_ST_FULL)
-		L.nfull++;
+		__atomic_add_fetch(&L.nfull, 1, __ATOMIC_RELAXED);
 	li->state = st;
 	li_enable(li, st == LI_ST_READY);
 }
@@ -116,7 +118,7 @@ static void pause_timer_cb(struct loop_timer *t)
 	for (i = 0; i < L.n; i++)
 		if (L.li[i].state == LI_ST_PAUSED)
 			li_set_state(&L.li[i], LI_ST_FULL);
-	log_info("event=accept_resume curconn=%u", proxy_info.curconn);
+	log_info("event=accept_resume curconn=%u", PX_LOAD(proxy_info.curconn));
 	listeners_resume();
 }
 
@@ -128,21 +130,45 @@ static void listeners_pause(int err)
 		return;
 	L.paused = 1;
 	errno = err;
-	log_warn("event=accept_pause pause_ms=%u curconn=%u", ACCEPT_PAUSE_MS, proxy_info.curconn);
+	log_warn("event=accept_pause pause_ms=%u curconn=%u", ACCEPT_PAUSE_MS,
+		 PX_LOAD(proxy_info.curconn));
 	listeners_stop_all(LI_ST_PAUSED);
 	if (loop_timer_arm_in(&L.pause_timer, ACCEPT_PAUSE_MS) == -1)
 		pause_timer_cb(&L.pause_timer);
 }
 
+static void exhausted_cb(struct thread_msg *m)
+{
+	listeners_pause((int)m->u);
+}
+
 void listener_fd_exhausted(int err)
 {
-	listeners_pause(err);
+	struct thread_msg m = { .fn = exhausted_cb, .u = (uint64_t)err };
+
+	if (thread_id == 0)
+		listeners_pause(err);
+	else
+		(void)thread_send(0, &m);
+}
+
+static void resume_cb(struct thread_msg *m)
+{
+	(void)m;
+	if (L.nfull)
+		listeners_resume();
 }
 
 void listener_conn_released(struct proxy *fe)
 {
-	if (L.nfull)
+	struct thread_msg m = { .fn = resume_cb };
+
+	if (!__atomic_load_n(&L.nfull, __ATOMIC_RELAXED))
+		return;
+	if (thread_id == 0)
 		listeners_resume();
+	else
+		(void)thread_send(0, &m);
 }
 
 static void listener_accept_cb(struct loop_fd *lf, uint32_t ev)
@@ -421,7 +447,6 @@ int listener_setup_all(const struct cfg *c, char *err, size_t errlen)
 		li_set_inherited_opts(li);
 	}
 	proxy_info.listeners = L.n;
-	proxy_info.jobs = proxy_info.curconn + L.n;
 	return 0;
 }
 
@@ -462,7 +487,6 @@ void listener_close_all(void)
 			li->fe->stopped = 1;
 	}
 	proxy_info.listeners = 0;
-	proxy_info.jobs = proxy_info.curconn;
 }
 
 void listener_free_all(void)

@@ -32,7 +32,8 @@ struct loop_sig {
 	void *arg;
 };
 
-static struct {
+/* Each thread has its own loop (proxyd/thread.h). */
+static __thread struct {
 	int epfd;
 	int running;
 	int stop_pending;       /* loop_stop() called: the next wait must not block */

@@ -1,6 +1,7 @@
-/* One epoll event loop per process: fd events, timers in a binary heap keyed
- * by monotonic milliseconds, a cached "now", before-sleep hooks, and signals
- * delivered through a signalfd. Callbacks run in the loop's thread and must
+/* One epoll event loop per thread (the state is thread-local: every call
+ * acts on the calling thread's loop): fd events, timers in a binary heap
+ * keyed by monotonic milliseconds, a cached "now", before-sleep hooks, and
+ * signals delivered through a signalfd (thread 0 only). Callbacks run in the loop's thread and must
  * never block. proxyd/loop.c is the only file that includes <sys/epoll.h>.
  *
  * Return conventions: int functions return 0, or -1 with errno set. */

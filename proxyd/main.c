@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <pthread.h>
+#include <sched.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,6 +26,7 @@
 #include "proxyd/session-state.h"
 #include "proxyd/session.h"
 #include "proxyd/stats.h"
+#include "proxyd/thread.h"
 
 /* fds kept apart from the two per connection: listeners, logs, checks,
  * the stats socket, the event loop. */
@@ -205,12 +208,37 @@ static void drop_privileges(void)
 
 /* ---- stopping ----------------------------------------------------------- */
 
+/* Event loops: `nbthread`, else one per CPU this process may run on. */
+static unsigned thread_want(void)
+{
+	cpu_set_t set;
+	int n;
+
+	if (M.cfg.global.set & CFG_GLOBAL_SET_NBTHREAD)
+		return M.cfg.global.nbthread;
+	if (sched_getaffinity(0, sizeof(set), &set) == -1)
+		return 1;
+	n = CPU_COUNT(&set);
+	if (n < 1)
+		return 1;
+	return n > CFG_MAX_THREADS ? CFG_MAX_THREADS : (unsigned)n;
+}
+
+static void kill_all_cb(struct thread_msg *m)
+{
+	session_kill_all(m->a);
+}
+
 static void hard_stop_cb(struct loop_timer *t)
 {
+	struct thread_msg m = { .fn = kill_all_cb, .a = (void *)SESS_WHY_STOP };
 	unsigned n = session_count();
 
 	plog_event(PLOG_WARNING, "event=hard_stop hard_stop_after=%ums sessions_killed=%u",
 		   M.hard_stop_after, n);
+	/* The other threads end theirs before they stop (messages run in
+	 * order). */
+	thread_send_others(&m);
 	session_kill_all(SESS_WHY_STOP);
 	loop_stop();
 }
@@ -220,7 +248,7 @@ static void sig_graceful(int signo, void *arg)
 	if (M.stopping)
 		return;
 	M.stopping = 1;
-	proxy_info.stopping = 1;
+	__atomic_store_n(&proxy_info.stopping, 1, __ATOMIC_RELEASE);
 	plog_event(PLOG_NOTICE, "event=graceful_stop signal=SIGUSR1 sessions=%u", session_count());
 	listener_close_all();
 	stats_close_listeners();
@@ -239,7 +267,7 @@ static void sig_fast(int signo, void *arg)
 	plog_event(PLOG_NOTICE, "event=fast_stop signal=%s sessions=%u",
 		   signo == SIGINT ? "SIGINT" : "SIGTERM", session_count());
 	M.stopping = 1;
-	proxy_info.stopping = 1;
+	__atomic_store_n(&proxy_info.stopping, 1, __ATOMIC_RELEASE);
 	(void)listener_sd_notify("STOPPING=1");
 	listener_close_all();
 	loop_stop();
@@ -250,7 +278,8 @@ static void sig_hup(int signo, void *arg)
 	log_info("event=sighup action=ignored msg=\"reloading is the supervisor's job\"");
 }
 
-/* Before each sleep: a graceful stop ends when the last session has. */
+/* Before each sleep of thread 0: a graceful stop ends when the last
+ * session of any thread has (the thread that ends it wakes thread 0). */
 static void stop_hook(void *arg)
 {
 	if (M.stopping && session_count() == 0)
@@ -259,8 +288,12 @@ static void stop_hook(void *arg)
 
 int main(int argc, char **argv)
 {
+	static const struct thread_hooks hooks = {
+		.init = session_thread_init,
+		.fini = session_thread_free,
+	};
 	char err[512];
-	unsigned fdlimit, maxpipes;
+	unsigned fdlimit, maxpipes, nthreads;
 	int opt, rc = 0;
 
 	while ((opt = getopt(argc, argv, "f:cdSp:vh")) != -1) {
@@ -310,6 +343,9 @@ int main(int argc, char **argv)
 
 	if (loop_init() == -1)
 		fatal("event=loop_init");
+	nthreads = thread_want();
+	if (thread_setup(nthreads) == -1)
+		fatal("event=thread_setup threads=%u", nthreads);
 	if (proxy_build(&M.cfg, loop_now(), err, sizeof(err)) == -1)
 		fatalx("event=proxy_build error=\"%s\"", err);
 	proxy_info.maxconn = M.cfg.global.maxconn_eff;
@@ -342,10 +378,14 @@ int main(int argc, char **argv)
 		fatal("event=signals");
 	if (loop_hook_add(stop_hook, NULL) == -1)
 		fatal("event=loop_hook");
+	/* After the signals are blocked: the threads inherit the mask, so
+	 * that only thread 0's signalfd sees them. */
+	if (thread_start(&hooks) == -1)
+		fatal("event=thread_start threads=%u", nthreads);
 	if (listener_start_all(err, sizeof(err)) == -1)
 		fatalx("event=listener_start error=\"%s\"", err);
-	plog_event(PLOG_NOTICE, "event=start pid=%ld maxconn=%u listeners=%u fd_limit=%u",
-		   (long)getpid(), M.cfg.global.maxconn_eff, listener_count(), fdlimit);
+	plog_event(PLOG_NOTICE, "event=start pid=%ld maxconn=%u listeners=%u fd_limit=%u threads=%u",
+		   (long)getpid(), M.cfg.global.maxconn_eff, listener_count(), fdlimit, nthreads);
 	if (listener_sd_notify("READY=1") == -1)
 		log_warn("event=sd_notify msg=READY=1");
 
@@ -357,6 +397,7 @@ int main(int argc, char **argv)
 	/* Orderly teardown: every session ended and logged, then every
 	 * subsystem in reverse order of setup. */
 	listener_close_all();
+	thread_stop_join();
 	session_kill_all(SESS_WHY_STOP);
 	check_stop_all();
 	stats_stop();
@@ -366,6 +407,7 @@ int main(int argc, char **argv)
 	session_layer_free();
 	plog_free();
 	proxy_free_all();
+	thread_free();
 	loop_free();
 	cfg_free(&M.cfg);
 	return rc;

@@ -11,6 +11,7 @@
 #include "proxyd/promhttp.h"
 #include "proxyd/proxy.h"
 #include "proxyd/stats.h"
+#include "proxyd/thread.h"
 
 /* ---- rendering ------------------------------------------------------------ */
 
@@ -414,7 +415,9 @@ static int metrics_scrape(struct sbuf *out, void *arg, char *err, size_t errlen)
 	int rc;
 
 	(void)arg;
+	thread_isolate();
 	rc = metrics_render(out, loop_now(), err, errlen);
+	thread_release();
 	log_debug("event=prometheus_scrape bytes=%zu render_us=%llu", out->len,
 		  (unsigned long long)MX.last_us);
 	return rc;

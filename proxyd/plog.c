@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -48,13 +49,18 @@ static struct {
 	unsigned nglobal;       /* the first nglobal targets are the global ones */
 	struct plog_px *px;     /* by proxy position (uuid - 1) */
 	unsigned npx;
-	/* Dates are formatted once per second. */
+	char tag[32];           /* "proxyd[4242]" */
+} P;
+
+static pthread_mutex_t target_mtx = PTHREAD_MUTEX_INITIALIZER;
+
+/* Dates are formatted once per second, by each thread for itself. */
+static __thread struct {
 	time_t date_sec;
 	char date_tcplog[32];   /* "21/Nov/2026:06:30:00" */
 	time_t sys_sec;
 	char date_syslog[20];   /* "Nov 21 06:30:00" */
-	char tag[32];           /* "proxyd[4242]" */
-} P;
+} PD;
 
 static const char *const months[12] = {
 	"Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -186,13 +192,13 @@ static void plog_dates_update(time_t sec)
 {
 	struct tm tm;
 
-	if (sec == P.date_sec && P.date_tcplog[0])
+	if (sec == PD.date_sec && PD.date_tcplog[0])
 		return;
 	localtime_r(&sec, &tm);
-	snprintf(P.date_tcplog, sizeof(P.date_tcplog), "%02d/%s/%04d:%02d:%02d:%02d",
+	snprintf(PD.date_tcplog, sizeof(PD.date_tcplog), "%02d/%s/%04d:%02d:%02d:%02d",
 		 tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
 		 tm.tm_sec);
-	P.date_sec = sec;
+	PD.date_sec = sec;
 }
 
 static const char *plog_syslog_date(void)
@@ -200,13 +206,13 @@ static const char *plog_syslog_date(void)
 	time_t sec = (time_t)(loop_now_real() / 1000u);
 	struct tm tm;
 
-	if (sec != P.sys_sec || !P.date_syslog[0]) {
+	if (sec != PD.sys_sec || !PD.date_syslog[0]) {
 		localtime_r(&sec, &tm);
-		snprintf(P.date_syslog, sizeof(P.date_syslog), "%s %2d %02d:%02d:%02d",
+		snprintf(PD.date_syslog, sizeof(PD.date_syslog), "%s %2d %02d:%02d:%02d",
 			 months[tm.tm_mon], tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-		P.sys_sec = sec;
+		PD.sys_sec = sec;
 	}
-	return P.date_syslog;
+	return PD.date_syslog;
 }
 
 /* Sends one line (no newline) to t; dropped when t cannot take it now. */
@@ -227,14 +233,6 @@ static void target_send(struct plog_target *t, int severity, const char *line, s
 			;
 		return;
 	}
-	if (t->fd == -1) {
-		if (loop_now() < t->next_retry)
-			return;
-		if (target_open(t) == -1) {
-			t->next_retry = loop_now() + 1000;
-			return;
-		}
-	}
 	n = snprintf(buf, sizeof(buf), "<%d>%s %s: ", t->facility * 8 + severity,
 		     plog_syslog_date(), P.tag);
 	if (n < 0)
@@ -242,6 +240,16 @@ static void target_send(struct plog_target *t, int severity, const char *line, s
 	if (len > sizeof(buf) - (size_t)n)
 		len = sizeof(buf) - (size_t)n;
 	memcpy(buf + n, line, len);
+	/* Threads share the target's socket, which may be reopened. */
+	pthread_mutex_lock(&target_mtx);
+	if (t->fd == -1) {
+		if (loop_now() < t->next_retry || target_open(t) == -1) {
+			if (t->fd == -1 && loop_now() >= t->next_retry)
+				t->next_retry = loop_now() + 1000;
+			pthread_mutex_unlock(&target_mtx);
+			return;
+		}
+	}
 	if (send(t->fd, buf, (size_t)n + len, MSG_DONTWAIT | MSG_NOSIGNAL) == -1 &&
 	    errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
 	    t->kind == CFG_LOG_UNIX) {
@@ -250,6 +258,7 @@ static void target_send(struct plog_target *t, int severity, const char *line, s
 		t->fd = -1;
 		t->next_retry = loop_now() + 1000;
 	}
+	pthread_mutex_unlock(&target_mtx);
 }
 
 static void fmt_addr(const struct sockaddr_storage *ss, char *ip, size_t iplen, unsigned *port)
@@ -284,14 +293,14 @@ size_t plog_format_session(const struct session *s, uint64_t now, unsigned actco
 	session_term_str(s, term);
 	n = snprintf(buf, len,
 		     "%s:%u [%s.%03u] %s %s/%s %d/%d/%llu %llu %s %u/%u/%u/%u/%s%u %u/%u",
-		     ip, port, P.date_tcplog, (unsigned)(s->t_accept_real % 1000u),
+		     ip, port, PD.date_tcplog, (unsigned)(s->t_accept_real % 1000u),
 		     s->fe ? s->fe->name : "-",
 		     s->be ? s->be->name : (s->fe ? s->fe->name : "-"),
 		     srv ? srv->name : "<NOSRV>",
 		     s->tw, s->tc, (unsigned long long)tt,
 		     (unsigned long long)s->res.bytes, term,
-		     actconn, s->fe ? s->fe->fe.scur : 0, s->be ? s->be->be.scur : 0,
-		     srv ? srv->c.scur : 0, s->redispatched ? "+" : "", s->retries,
+		     actconn, s->fe ? PX_LOAD(s->fe->fe.scur) : 0, s->be ? PX_LOAD(s->be->be.scur) : 0,
+		     srv ? PX_LOAD(srv->c.scur) : 0, s->redispatched ? "+" : "", s->retries,
 		     s->srv_queue_pos, s->be_queue_pos);
 	if (n < 0)
 		return 0;
@@ -312,10 +321,10 @@ static void rec_fill(struct plog_rec *r, const struct session *s, char *ip, size
 	r->queue_ms = s->tw;
 	r->connect_ms = s->tc;
 	r->termination_state = term;
-	r->actconn = proxy_info.curconn;
-	r->feconn = s->fe ? s->fe->fe.scur : 0;
-	r->beconn = s->be ? s->be->be.scur : 0;
-	r->srv_conn = s->srv ? s->srv->c.scur : 0;
+	r->actconn = PX_LOAD(proxy_info.curconn);
+	r->feconn = s->fe ? PX_LOAD(s->fe->fe.scur) : 0;
+	r->beconn = s->be ? PX_LOAD(s->be->be.scur) : 0;
+	r->srv_conn = s->srv ? PX_LOAD(s->srv->c.scur) : 0;
 	r->retries = s->retries;
 	r->redispatched = s->redispatched != 0;
 	r->srv_queue = s->srv_queue_pos;
@@ -359,7 +368,7 @@ void plog_session(const struct session *s)
 		return;
 	if ((s->fe->options & CFG_OPT_DONTLOGNULL) && s->req.bytes == 0)
 		return;
-	n = plog_format_session(s, loop_now(), proxy_info.curconn, line, sizeof(line));
+	n = plog_format_session(s, loop_now(), PX_LOAD(proxy_info.curconn), line, sizeof(line));
 	sb_init(&js);
 	if (targets_want_json(pp)) {
 		struct plog_rec r;
@@ -400,22 +409,22 @@ size_t plog_format_http(const struct session *s, uint64_t now, unsigned actconn,
 	if (!(s->fe->options & CFG_OPT_HTTPLOG)) {
 		n = snprintf(buf, len,
 			     "%s:%u [%s.%03u] %s %s/%s %d/%d/%ld %llu %s %u/%u/%u/%u/%s%u %u/%u",
-			     ip, port, P.date_tcplog, (unsigned)(h->t_rq_real % 1000u),
+			     ip, port, PD.date_tcplog, (unsigned)(h->t_rq_real % 1000u),
 			     s->fe->name, s->be ? s->be->name : s->fe->name,
 			     srv ? srv->name : "<NOSRV>", s->tw, s->tc, ta,
-			     (unsigned long long)bytes, term, actconn, s->fe->fe.scur,
-			     s->be ? s->be->be.scur : 0, srv ? srv->c.scur : 0,
+			     (unsigned long long)bytes, term, actconn, PX_LOAD(s->fe->fe.scur),
+			     s->be ? PX_LOAD(s->be->be.scur) : 0, srv ? PX_LOAD(srv->c.scur) : 0,
 			     s->redispatched ? "+" : "", s->retries, s->srv_queue_pos,
 			     s->be_queue_pos);
 	} else {
 		n = snprintf(buf, len,
 			     "%s:%u [%s.%03u] %s %s/%s %ld/%d/%d/%d/%ld %s %llu - - %s-- "
 			     "%u/%u/%u/%u/%s%u %u/%u \"%s\"",
-			     ip, port, P.date_tcplog, (unsigned)(h->t_rq_real % 1000u),
+			     ip, port, PD.date_tcplog, (unsigned)(h->t_rq_real % 1000u),
 			     s->fe->name, s->be ? s->be->name : s->fe->name,
 			     srv ? srv->name : "<NOSRV>", tr_head, s->tw, s->tc, h->tr, ta,
-			     status, (unsigned long long)bytes, term, actconn, s->fe->fe.scur,
-			     s->be ? s->be->be.scur : 0, srv ? srv->c.scur : 0,
+			     status, (unsigned long long)bytes, term, actconn, PX_LOAD(s->fe->fe.scur),
+			     s->be ? PX_LOAD(s->be->be.scur) : 0, srv ? PX_LOAD(srv->c.scur) : 0,
 			     s->redispatched ? "+" : "", s->retries, s->srv_queue_pos,
 			     s->be_queue_pos, h->rline[0] ? h->rline : "<BADREQ>");
 	}
@@ -435,7 +444,7 @@ void plog_http(const struct session *s)
 		return;
 	if ((s->fe->options & CFG_OPT_DONTLOGNULL) && s->req.bytes == s->http.req_bytes0)
 		return;
-	n = plog_format_http(s, loop_now(), proxy_info.curconn, line, sizeof(line));
+	n = plog_format_http(s, loop_now(), PX_LOAD(proxy_info.curconn), line, sizeof(line));
 	sb_init(&js);
 	if (targets_want_json(pp)) {
 		const struct sess_http *h = &s->http;

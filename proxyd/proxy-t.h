@@ -5,9 +5,10 @@
  * capability) each owning an array of struct server. Everything needed at
  * runtime is copied: the struct cfg may be freed after proxy_build().
  *
- * Counters are plain integers in the loop's single thread. Who increments
- * what is written beside each field: "session layer" means the code that
- * owns sessions (listener/session), "backend layer" means queue.c/check.c.
+ * Who changes which counter is written beside each field: "session layer"
+ * means the code that owns sessions (listener/session): any thread, with
+ * PX_ADD/PX_INC; "backend layer" means queue.c/check.c, under px_lock()
+ * (proxyd/thread.h says what threads share and how).
  *
  * Server state is two independent parts, as in HAProxy:
  *
@@ -222,10 +223,14 @@ struct server {
 	struct px_list queue;           /* struct sess_lb.q_link, FIFO; c.qcur entries */
 	struct srv_check chk;
 	/* HTTP (session layer): idle connections to this server that any
-	 * session may reuse (http-reuse), most recently parked last. The list
-	 * head is all zero until the first connection is parked. */
-	struct px_list idle_conns;
-	unsigned idle_cur;
+	 * session of the same thread may reuse (http-reuse), most recently
+	 * parked last; one entry per thread (NULL outside mode http's
+	 * runtime). A list head is all zero until its first connection is
+	 * parked. */
+	struct srv_idle {
+		struct px_list conns;
+		unsigned cur;
+	} *idle;
 };
 
 /* ---- proxies ------------------------------------------------------------ */
@@ -277,6 +282,8 @@ struct sess_lb {
 	int queued;
 	uint64_t queued_at;     /* loop_now() when queued */
 	uint32_t src_hash;      /* as given to backend_assign (source balance) */
+	unsigned tid;           /* the thread the session lives in */
+	uint32_t sid;           /* the session's id (unique in the process) */
 };
 
 /* ---- process-wide figures for `show info` ----------------------------- */
@@ -290,7 +297,6 @@ struct proxy_info {
 	unsigned maxsock;       /* fd limit */
 	int stopping;           /* graceful stop under way */
 	unsigned listeners;
-	unsigned jobs;
 	uint64_t start_mono;    /* loop_now() at start */
 	uint64_t start_real;    /* epoch ms at start */
 	uint64_t bytes_out;     /* total bytes sent to clients */

@@ -1,12 +1,14 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "proxyd/cfg.h"
 #include "proxyd/proxy.h"
+#include "proxyd/thread.h"
 
 struct proxy_info proxy_info;
 
@@ -253,6 +255,33 @@ int proxy_server_parse(const char *arg, struct proxy **be, struct server **srv,
 	return 0;
 }
 
+/* ---- the backend layer's lock ------------------------------------------ */
+
+static pthread_mutex_t px_mtx;
+static pthread_once_t px_once = PTHREAD_ONCE_INIT;
+
+static void px_mtx_init(void)
+{
+	pthread_mutexattr_t a;
+
+	if (pthread_mutexattr_init(&a) != 0 ||
+	    pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE) != 0 ||
+	    pthread_mutex_init(&px_mtx, &a) != 0)
+		abort();
+	pthread_mutexattr_destroy(&a);
+}
+
+void px_lock(void)
+{
+	pthread_once(&px_once, px_mtx_init);
+	pthread_mutex_lock(&px_mtx);
+}
+
+void px_unlock(void)
+{
+	pthread_mutex_unlock(&px_mtx);
+}
+
 /* ---- counters ------------------------------------------------------------ */
 
 void px_rate_add(struct px_rate *r, uint64_t now)
@@ -285,23 +314,28 @@ unsigned px_rate_get(const struct px_rate *r, uint64_t now)
 
 void px_counters_open(struct px_counters *c, uint64_t now)
 {
-	unsigned rate;
+	unsigned rate, cur;
 
-	c->scur++;
-	if (c->scur > c->smax)
-		c->smax = c->scur;
+	px_lock();
+	cur = c->scur + 1;
+	__atomic_store_n(&c->scur, cur, __ATOMIC_RELAXED);
+	if (cur > c->smax)
+		c->smax = cur;
 	c->stot++;
 	c->lastsess = now ? now : 1;
 	px_rate_add(&c->rate, now);
 	rate = px_rate_get(&c->rate, now);
 	if (rate > c->rate_max)
 		c->rate_max = rate;
+	px_unlock();
 }
 
 void px_counters_close(struct px_counters *c)
 {
+	px_lock();
 	if (c->scur)
-		c->scur--;
+		__atomic_store_n(&c->scur, c->scur - 1, __ATOMIC_RELAXED);
+	px_unlock();
 }
 
 /* Running mean over the first 1024 samples, then a sliding average over
@@ -321,15 +355,27 @@ static void avg_feed(unsigned *avg, unsigned *max, unsigned *n, unsigned v)
 
 void px_counters_times(struct px_counters *c, unsigned qtime, unsigned ctime, unsigned ttime)
 {
+	px_lock();
 	if (qtime != -1u)
 		avg_feed(&c->qtime, &c->qtime_max, &c->qsamples, qtime);
 	if (ctime != -1u)
 		avg_feed(&c->ctime, &c->ctime_max, &c->csamples, ctime);
 	if (ttime != -1u)
 		avg_feed(&c->ttime, &c->ttime_max, &c->tsamples, ttime);
+	px_unlock();
 }
 
 /* ---- server state -------------------------------------------------------- */
+
+int server_usable_locked(const struct server *srv)
+{
+	int r;
+
+	px_lock();
+	r = server_usable(srv);
+	px_unlock();
+	return r;
+}
 
 enum srv_status server_status(const struct server *srv)
 {
@@ -422,6 +468,7 @@ void sess_lb_init(struct sess_lb *lb, struct session *s)
 {
 	memset(lb, 0, sizeof(*lb));
 	lb->sess = s;
+	lb->tid = thread_id;
 	px_list_init(&lb->srv_link);
 	px_list_init(&lb->q_link);
 }

@@ -74,9 +74,18 @@ extern struct proxy_info proxy_info;
 
 /* ---- counters ----------------------------------------------------------- */
 
+/* Event counters any thread may bump (bytes, requests, errors): relaxed
+ * atomic additions, read with PX_LOAD outside isolation. Counters that
+ * move together (scur/smax/stot/rates/averages, queues) are changed only
+ * under px_lock() by the functions below and queue.c. */
+#define PX_ADD(x, n) ((void)__atomic_add_fetch(&(x), (n), __ATOMIC_RELAXED))
+#define PX_INC(x) PX_ADD(x, 1)
+#define PX_LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+
 /* A session starts on c (a frontend, a backend or a server): scur, smax,
  * stot, rate, lastsess. */
 void px_counters_open(struct px_counters *c, uint64_t now);
+/* (px_counters_open, _close and _times take px_lock themselves.) */
 /* The session leaves c: scur--. */
 void px_counters_close(struct px_counters *c);
 /* Feeds the time averages when a session ends (ms; -1u = not measured). */
@@ -90,6 +99,8 @@ enum srv_status server_status(const struct server *srv);
 const char *server_status_name(enum srv_status st);     /* "UP", "MAINT", ... */
 /* 1 if new sessions may be sent to srv now. */
 int server_usable(const struct server *srv);
+/* The same, taking px_lock (for the session layer). */
+int server_usable_locked(const struct server *srv);
 /* Effective weight now (slowstart ramp applied; 0 when not usable). */
 unsigned server_eweight(const struct server *srv, uint64_t now);
 /* Effective connection limit now: the dynamic maxconn for the backend's

@@ -7,6 +7,7 @@
 #include "proxyd/loop.h"
 #include "proxyd/proxy.h"
 #include "proxyd/queue.h"
+#include "proxyd/thread.h"
 
 /* Backends waiting for a queue pass, and whether a pass is running: a pass
  * calls session_queue_ready(), which may come back here; the nested request
@@ -64,6 +65,32 @@ static void slot_release(struct sess_lb *lb)
 	lb->srv = NULL;
 }
 
+/* In the session's own thread: it got a slot while queued (unless it ended
+ * meanwhile and its memory went to another session: the id tells). */
+static void q_grant_cb(struct thread_msg *m)
+{
+	struct session *s = m->a;
+	struct sess_lb *lb = session_lb(s);
+
+	if (lb->sid != (uint32_t)m->u || lb->srv != m->b)
+		return;
+	session_queue_ready(s, m->b);
+}
+
+/* lb got a slot on srv: its session connects now, in its own thread. */
+static void q_grant(struct sess_lb *lb, struct server *srv)
+{
+	struct thread_msg m = { .fn = q_grant_cb, .a = lb->sess, .b = srv, .u = lb->sid };
+
+	if (lb->tid == thread_id) {
+		session_queue_ready(lb->sess, srv);
+		return;
+	}
+	/* Without memory the session keeps its slot until its queue
+	 * timeout ends it, which releases the slot. */
+	(void)thread_send(lb->tid, &m);
+}
+
 /* May srv take sessions from its backend's queue? Active servers when some
  * active server is usable, else the first usable backup (lb.c's rule). */
 static int q_serves_backend(const struct proxy *be, const struct server *srv)
@@ -117,7 +144,7 @@ static unsigned q_run(struct proxy *be)
 				slot_take(srv, lb, now);
 				served++;
 				progress = 1;
-				session_queue_ready(lb->sess, srv);
+				q_grant(lb, srv);
 				if (!server_usable(srv))
 					break;
 				from_be = q_serves_backend(be, srv);
@@ -129,13 +156,16 @@ static unsigned q_run(struct proxy *be)
 
 void queue_process_backend(struct proxy *be)
 {
+	px_lock();
 	if (!be->q_pending) {
 		be->q_pending = 1;
 		be->q_next = q_pend_head;
 		q_pend_head = be;
 	}
-	if (q_busy)
+	if (q_busy) {
+		px_unlock();
 		return;
+	}
 	q_busy = 1;
 	while (q_pend_head) {
 		struct proxy *p = q_pend_head;
@@ -146,19 +176,22 @@ void queue_process_backend(struct proxy *be)
 		q_run(p);
 	}
 	q_busy = 0;
+	px_unlock();
 }
 
 void queue_process_server(struct server *srv)
 {
-	if (px_list_empty(&srv->queue) && px_list_empty(&srv->be->queue))
-		return;
-	queue_process_backend(srv->be);
+	px_lock();
+	if (!px_list_empty(&srv->queue) || !px_list_empty(&srv->be->queue))
+		queue_process_backend(srv->be);
+	px_unlock();
 }
 
 void queue_redistribute(struct server *srv)
 {
 	struct proxy *be = srv->be;
 
+	px_lock();
 	while (!px_list_empty(&srv->queue)) {
 		struct sess_lb *lb = q_entry(srv->queue.next);
 		struct px_list *pos;
@@ -177,6 +210,7 @@ void queue_redistribute(struct server *srv)
 		if (be->be.qcur > be->be.qmax)
 			be->be.qmax = be->be.qcur;
 	}
+	px_unlock();
 }
 
 static void be_detach(struct sess_lb *lb)
@@ -197,8 +231,8 @@ static int q_any_server_queue(const struct proxy *be)
 	return 0;
 }
 
-enum assign_result backend_assign(struct proxy *be, struct session *s, uint32_t src_hash,
-				  struct server **out)
+static enum assign_result assign_locked(struct proxy *be, struct session *s, uint32_t src_hash,
+					struct server **out)
 {
 	struct sess_lb *lb = session_lb(s);
 	uint64_t now = loop_now();
@@ -268,27 +302,44 @@ enum assign_result backend_assign(struct proxy *be, struct session *s, uint32_t 
 	return ASSIGN_QUEUED;
 }
 
+enum assign_result backend_assign(struct proxy *be, struct session *s, uint32_t src_hash,
+				  struct server **out)
+{
+	enum assign_result r;
+
+	px_lock();
+	r = assign_locked(be, s, src_hash, out);
+	px_unlock();
+	return r;
+}
+
 void backend_dequeue(struct session *s)
 {
+	px_lock();
 	q_del(session_lb(s));
+	px_unlock();
 }
 
 void backend_release(struct server *srv, struct session *s)
 {
 	struct sess_lb *lb = session_lb(s);
 
-	if (!srv || lb->srv != srv)
-		return;
-	slot_release(lb);
-	queue_process_server(srv);
+	px_lock();
+	if (srv && lb->srv == srv) {
+		slot_release(lb);
+		queue_process_server(srv);
+	}
+	px_unlock();
 }
 
 void backend_sess_end(struct session *s)
 {
 	struct sess_lb *lb = session_lb(s);
 
+	px_lock();
 	q_del(lb);
 	if (lb->srv)
 		backend_release(lb->srv, s);
 	be_detach(lb);
+	px_unlock();
 }

@@ -44,6 +44,7 @@
 #include "proxyd/session-int.h"
 #include "proxyd/session-pool.h"
 #include "proxyd/session-state.h"
+#include "proxyd/thread.h"
 
 /* Header edits one head may collect: the rules' and, reserved beyond
  * them, proxyd's own (X-Forwarded-For, Connection removed and set). */
@@ -62,7 +63,7 @@
 
 /* A server connection parked for reuse by any session. */
 struct idle_conn {
-	struct px_list link;    /* in srv->idle_conns */
+	struct px_list link;    /* in srv->idle[thread_id].conns */
 	struct px_list glink;   /* in G.idle_all, oldest first */
 	struct server *srv;
 	int fd;
@@ -75,17 +76,24 @@ struct http_px {
 	const struct cfg_proxy *cp;     /* the configuration (kept by main until exit) */
 };
 
+/* Set up once, read by every thread. */
 static struct {
 	struct http_px *px;
 	unsigned npx;
 	uint32_t max_head;
 	uint32_t maxhdr;
 	uint32_t maxrewrite;
+	unsigned idle_max;      /* per thread */
+} HG;
+
+/* Each thread's: parse space, and its pool of idle server connections
+ * (a connection is registered in one thread's loop, so each thread
+ * reuses only its own). */
+static __thread struct {
 	struct h1_hdr *reqhdrs;
 	struct h1_hdr *reshdrs;
 	struct px_list idle_all;
 	unsigned idle_total;
-	unsigned idle_max;
 	struct loop_timer purge;
 	struct session *freed;  /* the last session freed (see ended()) */
 	int more;               /* a body forward used its budget up */
@@ -94,9 +102,9 @@ static struct {
 
 static const struct cfg_proxy *cfg_of(const struct proxy *px)
 {
-	if (!px || px->uuid == 0 || px->uuid > G.npx)
+	if (!px || px->uuid == 0 || px->uuid > HG.npx)
 		return NULL;
-	return G.px[px->uuid - 1].cp;
+	return HG.px[px->uuid - 1].cp;
 }
 
 /* ---- idle server connections ---------------------------------------- */
@@ -107,7 +115,7 @@ static void idle_free(struct idle_conn *ic)
 	px_list_del(&ic->glink);
 	loop_fd_forget(&ic->lfd);
 	close(ic->fd);
-	ic->srv->idle_cur--;
+	ic->srv->idle[thread_id].cur--;
 	G.idle_total--;
 	free(ic);
 }
@@ -162,10 +170,11 @@ static void pool_park(struct session *s)
 		return;
 	/* Idle connections never take the fds live sessions need (two
 	 * each, as the connection limits were computed). */
-	if (!srv || !bcp || bcp->http_reuse == CFG_REUSE_NEVER || G.idle_total >= G.idle_max ||
+	if (!srv || !bcp || bcp->http_reuse == CFG_REUSE_NEVER || G.idle_total >= HG.idle_max ||
 	    (proxy_info.maxsock &&
-	     (uint64_t)proxy_info.curconn * 2 + G.idle_total + 64 >= proxy_info.maxsock) ||
-	    !server_usable(srv) || (s->srvs.flags & SESS_SD_RDHUP) || !sock_quiet(fd))
+	     (uint64_t)PX_LOAD(proxy_info.curconn) * 2 + G.idle_total * thread_count + 64 >=
+		     proxy_info.maxsock) ||
+	    !server_usable_locked(srv) || (s->srvs.flags & SESS_SD_RDHUP) || !sock_quiet(fd))
 		goto drop;
 	ic = calloc(1, sizeof(*ic));
 	if (!ic)
@@ -182,11 +191,11 @@ static void pool_park(struct session *s)
 		s->srvs.flags = 0;
 		return;
 	}
-	if (!srv->idle_conns.next)
-		px_list_init(&srv->idle_conns);
-	px_list_add_tail(&srv->idle_conns, &ic->link);
+	if (!srv->idle[thread_id].conns.next)
+		px_list_init(&srv->idle[thread_id].conns);
+	px_list_add_tail(&srv->idle[thread_id].conns, &ic->link);
 	px_list_add_tail(&G.idle_all, &ic->glink);
-	srv->idle_cur++;
+	srv->idle[thread_id].cur++;
 	G.idle_total++;
 	if (!loop_timer_armed(&G.purge))
 		loop_timer_arm_in(&G.purge, 1000);
@@ -203,14 +212,14 @@ static int pool_take(struct session *s, struct server *srv)
 	struct idle_conn *ic;
 	int fd;
 
-	if (!srv->idle_conns.next || px_list_empty(&srv->idle_conns))
+	if (!srv->idle[thread_id].conns.next || px_list_empty(&srv->idle[thread_id].conns))
 		return 0;
-	ic = px_container_of(srv->idle_conns.prev, struct idle_conn, link);
+	ic = px_container_of(srv->idle[thread_id].conns.prev, struct idle_conn, link);
 	fd = ic->fd;
 	loop_fd_del(&ic->lfd);
 	px_list_del(&ic->link);
 	px_list_del(&ic->glink);
-	srv->idle_cur--;
+	srv->idle[thread_id].cur--;
 	G.idle_total--;
 	free(ic);
 	s->srvs.fd = fd;
@@ -227,47 +236,92 @@ static int pool_take(struct session *s, struct server *srv)
 
 /* ---- layer setup ------------------------------------------------------ */
 
-int http_layer_init(const struct cfg *c)
+int http_thread_init(void)
 {
-	size_t i;
-	uint32_t max_head;
-
-	memset(&G, 0, sizeof(G));
 	px_list_init(&G.idle_all);
+	G.idle_total = 0;
 	loop_timer_init(&G.purge, purge_cb, NULL);
-	G.npx = (unsigned)c->nproxies;
-	G.px = calloc(G.npx ? G.npx : 1, sizeof(*G.px));
-	G.maxhdr = c->global.maxhdr ? c->global.maxhdr : H1_DEF_MAXHDR;
-	G.reqhdrs = calloc(G.maxhdr, sizeof(*G.reqhdrs));
-	G.reshdrs = calloc(G.maxhdr, sizeof(*G.reshdrs));
-	if (!G.px || !G.reqhdrs || !G.reshdrs) {
-		http_layer_free();
+	G.reqhdrs = calloc(HG.maxhdr, sizeof(*G.reqhdrs));
+	G.reshdrs = calloc(HG.maxhdr, sizeof(*G.reshdrs));
+	if (!G.reqhdrs || !G.reshdrs) {
+		http_thread_free();
 		return -1;
 	}
-	for (i = 0; i < c->nproxies; i++)
-		G.px[i].cp = &c->proxies[i];
-	G.maxrewrite = c->global.maxrewrite ? c->global.maxrewrite : H1_DEF_MAXREWRITE;
-	/* Heads are parsed in one session buffer: a larger tune.bufsize
-	 * cannot grow them beyond it. */
-	max_head = cfg_http_max_head(c);
-	if (max_head == 0 || max_head > SESS_BUFSIZE - G.maxrewrite)
-		max_head = SESS_BUFSIZE - G.maxrewrite;
-	G.max_head = max_head;
-	/* Idle connections hold fds: at most half the connection budget. */
-	G.idle_max = c->global.maxconn_eff / 2 ? c->global.maxconn_eff / 2 : 1;
 	return 0;
 }
 
-void http_layer_free(void)
+void http_thread_free(void)
 {
-	while (!px_list_empty(&G.idle_all) && G.idle_all.next)
+	while (G.idle_all.next && !px_list_empty(&G.idle_all))
 		idle_free(px_container_of(G.idle_all.next, struct idle_conn, glink));
 	if (G.purge.cb)
 		loop_timer_cancel(&G.purge);
 	free(G.reshdrs);
 	free(G.reqhdrs);
-	free(G.px);
-	memset(&G, 0, sizeof(G));
+	G.reshdrs = NULL;
+	G.reqhdrs = NULL;
+}
+
+int http_layer_init(const struct cfg *c)
+{
+	size_t i;
+	unsigned p, k;
+	uint32_t max_head;
+
+	memset(&HG, 0, sizeof(HG));
+	HG.npx = (unsigned)c->nproxies;
+	HG.px = calloc(HG.npx ? HG.npx : 1, sizeof(*HG.px));
+	if (!HG.px)
+		return -1;
+	HG.maxhdr = c->global.maxhdr ? c->global.maxhdr : H1_DEF_MAXHDR;
+	for (i = 0; i < c->nproxies; i++)
+		HG.px[i].cp = &c->proxies[i];
+	/* Each server's idle connections, one list per thread. */
+	for (p = 0; p < proxy_count(); p++) {
+		struct proxy *px = proxy_at(p);
+
+		for (k = 0; k < px->nsrvs; k++) {
+			px->srvs[k].idle = calloc(thread_count, sizeof(*px->srvs[k].idle));
+			if (!px->srvs[k].idle) {
+				http_layer_free();
+				return -1;
+			}
+		}
+	}
+	HG.maxrewrite = c->global.maxrewrite ? c->global.maxrewrite : H1_DEF_MAXREWRITE;
+	/* Heads are parsed in one session buffer: a larger tune.bufsize
+	 * cannot grow them beyond it. */
+	max_head = cfg_http_max_head(c);
+	if (max_head == 0 || max_head > SESS_BUFSIZE - HG.maxrewrite)
+		max_head = SESS_BUFSIZE - HG.maxrewrite;
+	HG.max_head = max_head;
+	/* Idle connections hold fds: at most half the connection budget,
+	 * shared out between the threads. */
+	HG.idle_max = c->global.maxconn_eff / 2 / thread_count;
+	if (!HG.idle_max)
+		HG.idle_max = 1;
+	if (http_thread_init() == -1) {
+		http_layer_free();
+		return -1;
+	}
+	return 0;
+}
+
+void http_layer_free(void)
+{
+	unsigned p, k;
+
+	http_thread_free();
+	for (p = 0; p < proxy_count(); p++) {
+		struct proxy *px = proxy_at(p);
+
+		for (k = 0; k < px->nsrvs; k++) {
+			free(px->srvs[k].idle);
+			px->srvs[k].idle = NULL;
+		}
+	}
+	free(HG.px);
+	memset(&HG, 0, sizeof(HG));
 }
 
 /* ---- small helpers ----------------------------------------------------- */
@@ -282,11 +336,11 @@ static void hrsp_count(struct session *s, unsigned status)
 {
 	unsigned k = status >= 100 && status < 600 ? status / 100 - 1 : 5;
 
-	s->fe->fe.hrsp[k]++;
+	PX_INC(s->fe->fe.hrsp[k]);
 	if (s->be)
-		s->be->be.hrsp[k]++;
+		PX_INC(s->be->be.hrsp[k]);
 	if (s->srv && s->state == SESS_ST_DATA)
-		s->srv->c.hrsp[k]++;
+		PX_INC(s->srv->c.hrsp[k]);
 }
 
 static int buf_ensure(struct sess_buf **b)
@@ -450,8 +504,8 @@ static int retry_fresh(struct session *s)
 	h->flags = (h->flags & ~HTTP_F_REUSED) | HTTP_F_NOREUSE;
 	h->rq = HTTP_RQ_WAIT_SRV;
 	h->rs = HTTP_RS_NONE;
-	s->be->be.wretr++;
-	s->srv->c.wretr++;
+	PX_INC(s->be->be.wretr);
+	PX_INC(s->srv->c.wretr);
 	G.freed = NULL;
 	session_connect(s, s->srv);
 	return 1;
@@ -765,7 +819,7 @@ static void bad_request_log(struct session *s)
 {
 	char ip[INET6_ADDRSTRLEN];
 
-	s->fe->fe.ereq++;
+	PX_INC(s->fe->fe.ereq);
 	fmt_ip(&s->cli_addr, ip, sizeof(ip));
 	plog_event(PLOG_NOTICE, "event=http_bad_request frontend=%s client=%s reason=\"%s\" "
 		   "pos=%u", s->fe->name, ip, h1_err_str(s->http.io->req.err), s->http.io->req.err_pos);
@@ -821,7 +875,7 @@ static int req_analyse(struct session *s)
 
 	h->t_head = loop_now();
 	h->nreq++;
-	s->fe->fe.req_tot++;
+	PX_INC(s->fe->fe.req_tot);
 	rline_capture(h, buf);
 	if (m->meth == H1_METH_CONNECT ||
 	    ((m->flags & H1_MF_UPGRADE) && (m->flags & H1_MF_CONN_UPGRADE)))
@@ -829,7 +883,7 @@ static int req_analyse(struct session *s)
 
 	v = http_rules_run(&fcp->rules, 0, m, buf, m, buf, ops, HTTP_RULE_OPS, &nops, &status);
 	if (v == HTTP_VERDICT_DENY) {
-		s->fe->fe.dreq++;
+		PX_INC(s->fe->fe.dreq);
 		return http_error(s, status ? status : 403, SESS_CAUSE_PROXY, "denied");
 	}
 	if (v == HTTP_VERDICT_ERROR)
@@ -850,17 +904,17 @@ static int req_analyse(struct session *s)
 		v = http_rules_run(&bcp->rules, 0, m, buf, m, buf, ops, HTTP_RULE_OPS, &nops,
 				   &status);
 		if (v == HTTP_VERDICT_DENY) {
-			be->be.dreq++;
-			s->fe->fe.dreq++;
+			PX_INC(be->be.dreq);
+			PX_INC(s->fe->fe.dreq);
 			return http_error(s, status ? status : 403, SESS_CAUSE_PROXY, "denied");
 		}
 		if (v == HTTP_VERDICT_ERROR)
 			return http_error(s, 500, SESS_CAUSE_INTERNAL, "too many header edits");
 	}
-	be->be.req_tot++;
+	PX_INC(be->be.req_tot);
 
 	mode = cfg_http_conn_mode(fcp, bcp);
-	cli_ka = mode != CFG_HTTP_CLO && h1_msg_keepalive(m) && !proxy_info.stopping;
+	cli_ka = mode != CFG_HTTP_CLO && h1_msg_keepalive(m) && !PX_LOAD(proxy_info.stopping);
 	srv_ka = mode == CFG_HTTP_KAL && !(h->flags & HTTP_F_UPGRADE);
 	h->flags &= ~(HTTP_F_CLI_KA | HTTP_F_SRV_KA);
 	if (cli_ka)
@@ -898,8 +952,8 @@ static int req_analyse(struct session *s)
 	s->req.off = 0;
 	s->req.len = 0;
 	room = SESS_BUFSIZE;
-	if (room > (size_t)m->head_len + G.maxrewrite)
-		room = (size_t)m->head_len + G.maxrewrite;
+	if (room > (size_t)m->head_len + HG.maxrewrite)
+		room = (size_t)m->head_len + HG.maxrewrite;
 	n = http_head_rewrite(m, buf, ops, nops, s->req.buf->data, room);
 	if (n < 0)
 		return http_error(s, 500, SESS_CAUSE_INTERNAL, "head rewrite overflow");
@@ -939,7 +993,7 @@ static int req_head(struct session *s)
 				txn_begin(s);
 				progress = 1;
 			}
-			h1_msg_init(&h->io->req, 0, G.max_head, G.reqhdrs, G.maxhdr);
+			h1_msg_init(&h->io->req, 0, HG.max_head, G.reqhdrs, HG.maxhdr);
 			r = h1_head_parse(&h->io->req, h->io->ibuf->data + h->io->ioff, h->io->ilen);
 			if (r == 1)
 				return req_analyse(s);
@@ -950,7 +1004,7 @@ static int req_head(struct session *s)
 			}
 			if (h->io->ioff + h->io->ilen >= SESS_BUFSIZE) {
 				if (h->io->ioff == 0) {
-					s->fe->fe.ereq++;
+					PX_INC(s->fe->fe.ereq);
 					return http_error(s, 400, SESS_CAUSE_PROXY,
 							  "head too big");
 				}
@@ -1249,16 +1303,16 @@ static int res_analyse(struct session *s)
 		v = http_rules_run(&fcp->rules, 1, NULL, NULL, m, buf, ops, HTTP_RULE_OPS, &nops,
 				   &status);
 	if (v == HTTP_VERDICT_DENY) {
-		s->be->be.dresp++;
+		PX_INC(s->be->be.dresp);
 		if (s->srv)
-			s->srv->c.dresp++;
+			PX_INC(s->srv->c.dresp);
 		return http_error(s, 502, SESS_CAUSE_PROXY, "response denied");
 	}
 	if (v == HTTP_VERDICT_ERROR)
 		return http_error(s, 500, SESS_CAUSE_INTERNAL, "too many header edits");
 
 	cli_ka = (h->flags & HTTP_F_CLI_KA) && m->framing != H1_BODY_CLOSE && !tunnel &&
-		 !proxy_info.stopping && h->rq == HTTP_RQ_DONE;
+		 !PX_LOAD(proxy_info.stopping) && h->rq == HTTP_RQ_DONE;
 	if (!cli_ka)
 		h->flags &= ~HTTP_F_CLI_KA;
 	if (!h1_msg_keepalive(m) || tunnel)
@@ -1288,8 +1342,8 @@ static int res_analyse(struct session *s)
 		s->res.off = 0;
 	}
 	room = SESS_BUFSIZE - s->res.len;
-	if (room > (size_t)m->head_len + G.maxrewrite)
-		room = (size_t)m->head_len + G.maxrewrite;
+	if (room > (size_t)m->head_len + HG.maxrewrite)
+		room = (size_t)m->head_len + HG.maxrewrite;
 	n = http_head_rewrite(m, buf, ops, nops, s->res.buf->data + s->res.len, room);
 	if (n < 0)
 		return http_error(s, 502, SESS_CAUSE_INTERNAL, "head rewrite overflow");
@@ -1342,7 +1396,7 @@ static int res_head(struct session *s)
 				fl |= H1_MF_REQ_HEAD;
 			if (h->io->req.meth == H1_METH_CONNECT)
 				fl |= H1_MF_REQ_CONNECT;
-			h1_msg_init(&h->io->res, fl, G.max_head, G.reshdrs, G.maxhdr);
+			h1_msg_init(&h->io->res, fl, HG.max_head, G.reshdrs, HG.maxhdr);
 			r = h1_head_parse(&h->io->res, h->io->sbuf->data + h->io->soff, h->io->slen);
 			if (r == 1) {
 				r = res_analyse(s);
@@ -1352,9 +1406,9 @@ static int res_head(struct session *s)
 				continue;
 			}
 			if (r < 0) {
-				s->be->be.eresp++;
+				PX_INC(s->be->be.eresp);
 				if (s->srv)
-					s->srv->c.eresp++;
+					PX_INC(s->srv->c.eresp);
 				plog_event(PLOG_NOTICE, "event=http_bad_response backend=%s server=%s "
 					   "reason=\"%s\" pos=%u", s->be->name,
 					   s->srv ? s->srv->name : "-", h1_err_str(h->io->res.err),
@@ -1363,7 +1417,7 @@ static int res_head(struct session *s)
 			}
 			if (h->io->soff + h->io->slen >= SESS_BUFSIZE) {
 				if (h->io->soff == 0) {
-					s->be->be.eresp++;
+					PX_INC(s->be->be.eresp);
 					return http_error(s, 502, SESS_CAUSE_PROXY,
 							  "response head too big");
 				}
@@ -1383,9 +1437,9 @@ static int res_head(struct session *s)
 			       errno != EWOULDBLOCK)) {
 			if (h->io->slen == 0 && retry_fresh(s))
 				return ended(s) ? -1 : 1;
-			s->be->be.eresp++;
+			PX_INC(s->be->be.eresp);
 			if (s->srv)
-				s->srv->c.eresp++;
+				PX_INC(s->srv->c.eresp);
 			session_end(s, SESS_CAUSE_SRV_ABORT, 0, 0);
 			return -1;
 		}
@@ -1423,7 +1477,7 @@ static int res_body(struct session *s)
 			session_end(s, SESS_CAUSE_RESOURCE, 0, 0);
 			return -1;
 		default:
-			s->be->be.eresp++;
+			PX_INC(s->be->be.eresp);
 			txn_log(s, SESS_CAUSE_SRV_ABORT);
 			session_end(s, SESS_CAUSE_SRV_ABORT, 1, 0);
 			return -1;

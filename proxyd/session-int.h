@@ -49,6 +49,9 @@ void session_set_backend(struct session *s, struct proxy *be);
 /* session-http.c */
 int http_layer_init(const struct cfg *c);
 void http_layer_free(void);
+/* Each thread's HTTP part (http_layer_init does thread 0's). */
+int http_thread_init(void);
+void http_thread_free(void);
 /* A new client connection on a mode http frontend (sides set up). */
 void http_session_start(struct session *s);
 /* Events or a resume on an HTTP session. */

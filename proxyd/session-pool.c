@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -27,7 +28,8 @@ struct free_sess {
 	struct free_sess *next;
 };
 
-static struct {
+/* One pool per thread; `all` lists them for sess_pool_stats. */
+struct pool {
 	struct chunk *chunks;
 	struct free_sess *free_sess;
 	struct sess_buf *free_buf;
@@ -39,11 +41,29 @@ static struct {
 	unsigned npipes;        /* cached (empty, open) */
 	unsigned pipes_used;
 	unsigned maxpipes;
-} P;
+	int registered;
+};
+
+static __thread struct pool P;
+
+#define POOLS_MAX 64
+static struct {
+	pthread_mutex_t mtx;
+	struct pool *all[POOLS_MAX];
+} R = { .mtx = PTHREAD_MUTEX_INITIALIZER };
 
 void sess_pool_init(unsigned maxpipes)
 {
+	unsigned i;
+
 	P.maxpipes = maxpipes;
+	pthread_mutex_lock(&R.mtx);
+	for (i = 0; i < POOLS_MAX && !P.registered; i++)
+		if (!R.all[i]) {
+			R.all[i] = &P;
+			P.registered = 1;
+		}
+	pthread_mutex_unlock(&R.mtx);
 }
 
 void sess_pool_free(void)
@@ -59,6 +79,11 @@ void sess_pool_free(void)
 		close(P.pipes[i][0]);
 		close(P.pipes[i][1]);
 	}
+	pthread_mutex_lock(&R.mtx);
+	for (i = 0; i < POOLS_MAX; i++)
+		if (R.all[i] == &P)
+			R.all[i] = NULL;
+	pthread_mutex_unlock(&R.mtx);
 	memset(&P, 0, sizeof(P));
 }
 
@@ -216,13 +241,24 @@ void sess_pipe_close(int p[2])
 
 void sess_pool_stats(struct sess_pool_stats *st)
 {
-	st->sess_alloc = P.sess_alloc;
-	st->sess_used = P.sess_used;
-	st->buf_alloc = P.buf_alloc;
-	st->buf_used = P.buf_used;
-	st->http_alloc = P.http_alloc;
-	st->http_used = P.http_used;
-	st->pipes_used = P.pipes_used;
-	st->pipes_free = P.npipes;
-	st->maxpipes = P.maxpipes;
+	unsigned i;
+
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_lock(&R.mtx);
+	for (i = 0; i < POOLS_MAX; i++) {
+		const struct pool *p = R.all[i];
+
+		if (!p)
+			continue;
+		st->sess_alloc += p->sess_alloc;
+		st->sess_used += p->sess_used;
+		st->buf_alloc += p->buf_alloc;
+		st->buf_used += p->buf_used;
+		st->http_alloc += p->http_alloc;
+		st->http_used += p->http_used;
+		st->pipes_used += p->pipes_used;
+		st->pipes_free += p->npipes;
+		st->maxpipes += p->maxpipes;
+	}
+	pthread_mutex_unlock(&R.mtx);
 }

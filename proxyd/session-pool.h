@@ -1,4 +1,6 @@
-/* Pools for the session layer: sessions, HTTP states and copy buffers come from free
+/* Pools for the session layer, one per thread (every function acts on
+ * the calling thread's; sess_pool_stats sums them, read it while the
+ * other threads are isolated): sessions, HTTP states and copy buffers come from free
  * lists that grow in chunks and are only released at exit, so that no
  * malloc happens per session once the pools are warm; pipes (for splice)
  * are kept open in a bounded cache.

@@ -23,6 +23,7 @@
 #include "proxyd/session-pool.h"
 #include "proxyd/session-state.h"
 #include "proxyd/session.h"
+#include "proxyd/thread.h"
 
 /* Largest single splice into a pipe: the kernel stops at the pipe's
  * capacity anyway. */
@@ -35,17 +36,30 @@ struct px_to {
 	unsigned http_request, http_keep_alive;
 };
 
+/* Set up once, read by every thread. */
 static struct {
-	struct px_list live;
-	unsigned count;
-	uint32_t next_id;
 	struct px_to *pxto;
 	unsigned npx;
 	int splice;             /* pipes may be used */
+	unsigned maxpipes;
+	uint32_t next_id;       /* atomic */
+	unsigned total;         /* live sessions in every thread (atomic) */
+	unsigned counts[CFG_MAX_THREADS];       /* per thread (atomic) */
+	unsigned pick_rr;       /* thread 0 only */
+} SG;
+
+/* Each thread's sessions and scratch space. */
+struct sess_thread {
+	struct px_list live;
+	unsigned count;
 	uint32_t budget;        /* left for the channel being pumped */
 	int more;               /* the budget ran out with data still readable */
 	char scratch[SESS_BUFSIZE];
-} S;
+};
+
+static __thread struct sess_thread S;
+/* Every thread's S, for session_foreach under isolation. */
+static struct sess_thread *S_all[CFG_MAX_THREADS];
 
 
 static unsigned to_raw(const struct cfg_proxy *cp, enum cfg_timeout t)
@@ -57,16 +71,16 @@ int session_layer_init(const struct cfg *c, unsigned maxpipes)
 {
 	size_t i;
 
-	px_list_init(&S.live);
-	S.count = 0;
-	S.next_id = 0;
-	S.npx = (unsigned)c->nproxies;
-	S.pxto = calloc(S.npx ? S.npx : 1, sizeof(*S.pxto));
-	if (!S.pxto)
+	SG.next_id = 0;
+	SG.total = 0;
+	memset(SG.counts, 0, sizeof(SG.counts));
+	SG.npx = (unsigned)c->nproxies;
+	SG.pxto = calloc(SG.npx ? SG.npx : 1, sizeof(*SG.pxto));
+	if (!SG.pxto)
 		return -1;
 	for (i = 0; i < c->nproxies; i++) {
 		const struct cfg_proxy *cp = &c->proxies[i];
-		struct px_to *t = &S.pxto[i];
+		struct px_to *t = &SG.pxto[i];
 
 		t->client = to_raw(cp, CFG_TO_CLIENT);
 		t->client_fin = to_raw(cp, CFG_TO_CLIENT_FIN);
@@ -81,36 +95,69 @@ int session_layer_init(const struct cfg *c, unsigned maxpipes)
 			t->http_keep_alive = t->http_request;
 	}
 	if (http_layer_init(c) == -1) {
-		free(S.pxto);
-		S.pxto = NULL;
+		free(SG.pxto);
+		SG.pxto = NULL;
 		return -1;
 	}
-	sess_pool_init(maxpipes);
-	S.splice = maxpipes > 0;
+	SG.splice = maxpipes > 0;
+	SG.maxpipes = maxpipes;
+	if (session_thread_init() == -1) {
+		http_layer_free();
+		free(SG.pxto);
+		SG.pxto = NULL;
+		return -1;
+	}
 	return 0;
+}
+
+int session_thread_init(void)
+{
+	/* The pipe budget is shared out between the threads. */
+	unsigned pipes = SG.maxpipes / (thread_count ? thread_count : 1);
+
+	px_list_init(&S.live);
+	S.count = 0;
+	S_all[thread_id] = &S;
+	sess_pool_init(SG.maxpipes && !pipes ? 1 : pipes);
+	if (thread_id != 0 && http_thread_init() == -1) {
+		S_all[thread_id] = NULL;
+		sess_pool_free();
+		return -1;
+	}
+	return 0;
+}
+
+void session_thread_free(void)
+{
+	session_kill_all(SESS_WHY_STOP);
+	if (thread_id != 0)
+		http_thread_free();
+	sess_pool_free();
+	S_all[thread_id] = NULL;
 }
 
 void session_layer_free(void)
 {
 	http_layer_free();
 	sess_pool_free();
-	free(S.pxto);
-	S.pxto = NULL;
-	S.npx = 0;
+	S_all[0] = NULL;
+	free(SG.pxto);
+	SG.pxto = NULL;
+	SG.npx = 0;
 }
 
 unsigned session_count(void)
 {
-	return S.count;
+	return __atomic_load_n(&SG.total, __ATOMIC_ACQUIRE);
 }
 
 static const struct px_to *px_to_of(const struct proxy *px)
 {
 	static const struct px_to none;
 
-	if (!px || px->uuid == 0 || px->uuid > S.npx)
+	if (!px || px->uuid == 0 || px->uuid > SG.npx)
 		return &none;
-	return &S.pxto[px->uuid - 1];
+	return &SG.pxto[px->uuid - 1];
 }
 
 void session_set_backend(struct session *s, struct proxy *be)
@@ -135,10 +182,18 @@ struct sess_lb *session_lb(struct session *s)
 void session_foreach(void (*fn)(struct session *s, void *arg), void *arg)
 {
 	struct px_list *l, *n;
+	unsigned t;
 
-	for (l = S.live.next; l != &S.live; l = n) {
-		n = l->next;
-		fn(px_container_of(l, struct session, link), arg);
+	/* Other threads' lists: the caller isolated (thread_isolate). */
+	for (t = 0; t < thread_count; t++) {
+		struct sess_thread *st = S_all[t];
+
+		if (!st)
+			continue;
+		for (l = st->live.next; l != &st->live; l = n) {
+			n = l->next;
+			fn(px_container_of(l, struct session, link), arg);
+		}
 	}
 }
 
@@ -232,7 +287,7 @@ void session_side_close(struct sess_side *sd, int rst)
 
 int session_splice_ok(const struct sess_chan *c)
 {
-	return S.splice && !(c->flags & SESS_CH_NOSPLICE);
+	return SG.splice && !(c->flags & SESS_CH_NOSPLICE);
 }
 
 void session_chan_release(struct sess_chan *c)
@@ -262,18 +317,18 @@ static void chan_init(struct sess_chan *c)
 void session_count_bytes(struct session *s, int req, uint64_t n)
 {
 	if (req) {
-		s->fe->fe.bin += n;
+		PX_ADD(s->fe->fe.bin, n);
 		if (s->be)
-			s->be->be.bin += n;
+			PX_ADD(s->be->be.bin, n);
 		if (s->srv)
-			s->srv->c.bin += n;
+			PX_ADD(s->srv->c.bin, n);
 	} else {
-		s->fe->fe.bout += n;
+		PX_ADD(s->fe->fe.bout, n);
 		if (s->be)
-			s->be->be.bout += n;
+			PX_ADD(s->be->be.bout, n);
 		if (s->srv)
-			s->srv->c.bout += n;
-		proxy_info.bytes_out += n;
+			PX_ADD(s->srv->c.bout, n);
+		PX_ADD(proxy_info.bytes_out, n);
 	}
 }
 
@@ -390,7 +445,7 @@ static enum pump chan_copy(struct session *s, struct sess_chan *c, struct sess_s
 			if (w == 0)
 				cons->last_wr = loop_now();
 		}
-		if ((size_t)n == sizeof(S.scratch) && S.splice && !(c->flags & SESS_CH_NOSPLICE))
+		if ((size_t)n == sizeof(S.scratch) && SG.splice && !(c->flags & SESS_CH_NOSPLICE))
 			c->flags |= SESS_CH_SPLICE;
 		if (c->len)
 			break;
@@ -606,8 +661,8 @@ static void session_connect_failed(struct session *s, int timeout)
 	struct proxy *be = s->be;
 
 	session_side_close(&s->srvs, 0);
-	srv->c.econ++;
-	be->be.econ++;
+	PX_INC(srv->c.econ);
+	PX_INC(be->be.econ);
 	if (s->retries >= be->retries) {
 		session_end(s, timeout ? SESS_CAUSE_SRV_TO : SESS_CAUSE_SRV_ABORT, 0, 0);
 		return;
@@ -616,16 +671,16 @@ static void session_connect_failed(struct session *s, int timeout)
 	/* HAProxy redispatches on the last retry, or at once when the
 	 * server is no longer usable. */
 	if ((be->options & CFG_OPT_REDISPATCH) &&
-	    (s->retries == be->retries || !server_usable(srv))) {
+	    (s->retries == be->retries || !server_usable_locked(srv))) {
 		s->redispatched = 1;
-		srv->c.wredis++;
-		be->be.wredis++;
+		PX_INC(srv->c.wredis);
+		PX_INC(be->be.wredis);
 		backend_release(srv, s);
 		session_assign(s);
 		return;
 	}
-	srv->c.wretr++;
-	be->be.wretr++;
+	PX_INC(srv->c.wretr);
+	PX_INC(be->be.wretr);
 	if (!timeout) {
 		/* Do not hammer a server that refuses: wait
 		 * min(timeout connect, 1s) before trying it again. */
@@ -655,8 +710,8 @@ void session_connect(struct session *s, struct server *srv)
 	s->t_connect = loop_now();
 	if (!s->t_first_connect)
 		s->t_first_connect = s->t_connect;
-	srv->c.connect++;
-	be->be.connect++;
+	PX_INC(srv->c.connect);
+	PX_INC(be->be.connect);
 	fd = socket(srv->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
 	if (fd == -1) {
 		int e = errno;
@@ -710,10 +765,13 @@ void session_assign(struct session *s)
 			s->tw = 0;
 		s->state = SESS_ST_QUEUED;
 		s->t_queue = loop_now();
-		if (s->lb.qsrv)
+		/* Another thread may have served or moved it already. */
+		px_lock();
+		if (s->lb.queued && s->lb.qsrv)
 			s->srv_queue_pos += s->lb.qsrv->c.qcur ? s->lb.qsrv->c.qcur - 1 : 0;
-		else
+		else if (s->lb.queued)
 			s->be_queue_pos += s->be->be.qcur ? s->be->be.qcur - 1 : 0;
+		px_unlock();
 		session_timer_update(s);
 		return;
 	case ASSIGN_FULL:
@@ -881,8 +939,35 @@ void session_timer_update(struct session *s)
 
 /* ---- accept and end ----------------------------------------------------- */
 
-void session_accept(struct listener *li, int fd, const struct sockaddr_storage *peer,
-		    socklen_t peerlen)
+static void noop_cb(struct thread_msg *m)
+{
+	(void)m;
+}
+
+/* One session less in the process: during a graceful stop, the last one
+ * wakes thread 0, which decides when the process exits. */
+static void session_gone(void)
+{
+	struct thread_msg m = { .fn = noop_cb };
+
+	if (__atomic_sub_fetch(&SG.total, 1, __ATOMIC_ACQ_REL) == 0 && thread_id != 0 &&
+	    __atomic_load_n(&proxy_info.stopping, __ATOMIC_ACQUIRE))
+		(void)thread_send(0, &m);
+}
+
+/* Undoes session_accept's counting for a connection no session took. */
+static void accept_uncount(struct listener *li)
+{
+	px_counters_close(&li->fe->fe);
+	__atomic_sub_fetch(&proxy_info.curconn, 1, __ATOMIC_RELAXED);
+	__atomic_sub_fetch(&SG.counts[thread_id], 1, __ATOMIC_RELAXED);
+	session_gone();
+	listener_conn_released(li->fe);
+}
+
+/* In the thread chosen for it: the session for an accepted connection. */
+static void session_start(struct listener *li, int fd, const struct sockaddr_storage *peer,
+			  socklen_t peerlen)
 {
 	struct proxy *fe = li->fe;
 	struct session *s = sess_pool_get();
@@ -890,11 +975,12 @@ void session_accept(struct listener *li, int fd, const struct sockaddr_storage *
 	uint64_t now = loop_now();
 
 	if (!s) {
-		fe->fe.denied_conn++;
+		PX_INC(fe->fe.denied_conn);
 		close(fd);
+		accept_uncount(li);
 		return;
 	}
-	s->id = ++S.next_id;
+	s->id = __atomic_add_fetch(&SG.next_id, 1, __ATOMIC_RELAXED);
 	s->li = li;
 	s->fe = fe;
 	s->be = fe->defbe ? fe->defbe : ((fe->cap & CFG_CAP_BE) ? fe : NULL);
@@ -922,19 +1008,12 @@ void session_accept(struct listener *li, int fd, const struct sockaddr_storage *
 	s->to.http_request = fto->http_request;
 	s->to.http_keep_alive = fto->http_keep_alive;
 	sess_lb_init(&s->lb, s);
+	s->lb.sid = s->id;
 	loop_timer_init(&s->timer, session_timer_cb, s);
 	loop_timer_init(&s->resume, session_resume_cb, s);
 	px_list_add_tail(&S.live, &s->link);
 	S.count++;
 	s->state = SESS_ST_ASSIGN;
-
-	px_counters_open(&fe->fe, now);
-	fe->fe.conn_tot++;
-	proxy_info.curconn++;
-	proxy_info.cumconn++;
-	proxy_info.jobs = proxy_info.curconn + proxy_info.listeners;
-	px_rate_add(&proxy_info.conn_rate, now);
-	li->accepted++;
 
 	loop_fd_init(&s->cli.lfd, fd, session_cli_io, s);
 	if (loop_fd_add(&s->cli.lfd, LOOP_IN | LOOP_OUT | LOOP_RDHUP | LOOP_EDGE) == -1) {
@@ -950,6 +1029,50 @@ void session_accept(struct listener *li, int fd, const struct sockaddr_storage *
 		return;
 	}
 	session_assign(s);
+}
+
+static void session_start_cb(struct thread_msg *m)
+{
+	session_start(m->a, m->fd, &m->ss, m->len);
+}
+
+void session_accept(struct listener *li, int fd, const struct sockaddr_storage *peer,
+		    socklen_t peerlen)
+{
+	struct proxy *fe = li->fe;
+	uint64_t now = loop_now();
+	unsigned t = 0;
+
+	/* Counted here, in the accepting thread, so that the limits hold
+	 * exactly while the connection travels to its thread. */
+	px_counters_open(&fe->fe, now);
+	PX_INC(fe->fe.conn_tot);
+	__atomic_add_fetch(&proxy_info.curconn, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&SG.total, 1, __ATOMIC_RELAXED);
+	proxy_info.cumconn++;
+	px_rate_add(&proxy_info.conn_rate, now);
+	li->accepted++;
+	if (thread_count > 1) {
+		unsigned counts[CFG_MAX_THREADS], i;
+
+		for (i = 0; i < thread_count; i++)
+			counts[i] = __atomic_load_n(&SG.counts[i], __ATOMIC_RELAXED);
+		t = thread_pick(counts, thread_count, &SG.pick_rr);
+	}
+	if (t != thread_id) {
+		struct thread_msg m = { .fn = session_start_cb, .a = li, .fd = fd,
+					.len = peerlen };
+
+		memcpy(&m.ss, peer, peerlen < sizeof(m.ss) ? peerlen : sizeof(m.ss));
+		/* Counted as live in that thread from now on, so that the
+		 * next picks see it. */
+		__atomic_add_fetch(&SG.counts[t], 1, __ATOMIC_RELAXED);
+		if (thread_send(t, &m) == 0)
+			return;
+		__atomic_sub_fetch(&SG.counts[t], 1, __ATOMIC_RELAXED);
+	}
+	__atomic_add_fetch(&SG.counts[thread_id], 1, __ATOMIC_RELAXED);
+	session_start(li, fd, peer, peerlen);
 }
 
 void session_end(struct session *s, enum sess_cause cause, int rst_cli, int rst_srv)
@@ -978,16 +1101,16 @@ void session_end(struct session *s, enum sess_cause cause, int rst_cli, int rst_
 		/* HAProxy counts client/server timeouts during the transfer as
 		 * aborts of that side. */
 		if (cause == SESS_CAUSE_CLI_ABORT || cause == SESS_CAUSE_CLI_TO) {
-			fe->fe.cli_abrt++;
-			be->be.cli_abrt++;
-			srv->c.cli_abrt++;
+			PX_INC(fe->fe.cli_abrt);
+			PX_INC(be->be.cli_abrt);
+			PX_INC(srv->c.cli_abrt);
 		} else if (cause == SESS_CAUSE_SRV_ABORT || cause == SESS_CAUSE_SRV_TO) {
-			be->be.srv_abrt++;
-			srv->c.srv_abrt++;
+			PX_INC(be->be.srv_abrt);
+			PX_INC(srv->c.srv_abrt);
 		}
 	}
 	if (cause == SESS_CAUSE_INTERNAL)
-		fe->fe.eint++;
+		PX_INC(fe->fe.eint);
 	s->state = SESS_ST_CLOSED;
 	loop_timer_cancel(&s->timer);
 	loop_timer_cancel(&s->resume);
@@ -1011,11 +1134,11 @@ void session_end(struct session *s, enum sess_cause cause, int rst_cli, int rst_
 	if (be)
 		backend_sess_end(s);
 	px_counters_close(&fe->fe);
-	if (proxy_info.curconn)
-		proxy_info.curconn--;
-	proxy_info.jobs = proxy_info.curconn + proxy_info.listeners;
+	__atomic_sub_fetch(&proxy_info.curconn, 1, __ATOMIC_RELAXED);
 	px_list_del(&s->link);
 	S.count--;
+	__atomic_sub_fetch(&SG.counts[thread_id], 1, __ATOMIC_RELAXED);
+	session_gone();
 	listener_conn_released(fe);
 	if (s->http.on)
 		http_session_free(s);

@@ -16,6 +16,7 @@
 #include "proxyd/proxy.h"
 #include "proxyd/queue.h"
 #include "proxyd/stats.h"
+#include "proxyd/thread.h"
 
 /* ---- columns ------------------------------------------------------------- */
 
@@ -681,7 +682,7 @@ static void cmd_show_info(struct stats_ctx *ctx, char **args, int nargs)
 	sb_printf(o, "MaxSessRate: %u\n", sessmax);
 	sb_printf(o, "node: %s\n", host);
 	sb_printf(o, "Stopping: %d\n", proxy_info.stopping ? 1 : 0);
-	sb_printf(o, "Jobs: %u\n", proxy_info.jobs);
+	sb_printf(o, "Jobs: %u\n", proxy_info.curconn + proxy_info.listeners);
 	sb_printf(o, "Unstoppable Jobs: 0\n");
 	sb_printf(o, "Listeners: %u\n", proxy_info.listeners);
 	sb_printf(o, "TotalBytesOut: %llu\n", (unsigned long long)proxy_info.bytes_out);
@@ -1123,7 +1124,11 @@ static void stats_exec_one(struct stats_ctx *ctx, char *cmd)
 		sb_puts(ctx->out, "Permission denied\n\n");
 		return;
 	}
+	/* Commands read (and change) what every thread uses: the others
+	 * wait meanwhile. */
+	thread_isolate();
 	best->fn(ctx, args + best_len, n - best_len);
+	thread_release();
 	if (!ctx->quit && best->fn != cmd_prompt)
 		sb_putc(ctx->out, '\n');
 }

@@ -13,6 +13,7 @@
 #include "proxyd/cfg-t.h"
 #include "proxyd/loop.h"
 #include "proxyd/proxy.h"
+#include "proxyd/thread.h"
 
 struct session {
 	int id;
@@ -24,6 +25,57 @@ struct session {
 	int end_on_ready;       /* the connect fails at once: the session ends */
 	struct sess_lb lb;
 };
+
+/* Threads: the test sets thread_count; messages are recorded, and run
+ * by the test with fake_msgs_run() as their thread would. */
+unsigned thread_count = 1;
+__thread unsigned thread_id;
+static struct thread_msg fake_msgs[64];
+static unsigned fake_msg_tid[64];
+static unsigned fake_nmsgs;
+
+int thread_send(unsigned tid, const struct thread_msg *m)
+{
+	if (fake_nmsgs == sizeof(fake_msgs) / sizeof(fake_msgs[0]))
+		abort();
+	fake_msg_tid[fake_nmsgs] = tid;
+	fake_msgs[fake_nmsgs++] = *m;
+	return 0;
+}
+
+unsigned thread_send_others(const struct thread_msg *m)
+{
+	unsigned i;
+
+	for (i = 0; i < thread_count; i++)
+		if (i != thread_id)
+			thread_send(i, m);
+	return 0;
+}
+
+void thread_isolate(void)
+{
+}
+
+void thread_release(void)
+{
+}
+
+/* Runs the recorded messages, each as its thread; returns how many. */
+static __attribute__((unused)) unsigned fake_msgs_run(void)
+{
+	unsigned i, n = fake_nmsgs, self = thread_id;
+
+	for (i = 0; i < n; i++) {
+		thread_id = fake_msg_tid[i];
+		fake_msgs[i].fn(&fake_msgs[i]);
+	}
+	thread_id = self;
+	memmove(fake_msgs, fake_msgs + n, (fake_nmsgs - n) * sizeof(fake_msgs[0]));
+	memmove(fake_msg_tid, fake_msg_tid + n, (fake_nmsgs - n) * sizeof(fake_msg_tid[0]));
+	fake_nmsgs -= n;
+	return n;
+}
 
 static uint64_t fake_now = 1000000;
 static int fake_ready_calls;

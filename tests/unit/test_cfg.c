@@ -771,7 +771,6 @@ static void test_load_warnings(void **state)
 		"  bind :2\n";
 	static const char *const want[] = {
 		"t.cfg:2: 'daemon': ignored: proxyd runs in the foreground",
-		"t.cfg:3: 'nbthread': ignored: proxyd runs a single thread",
 		"t.cfg:4: 'stats socket': 'expose-fd listeners' ignored: proxysv passes the listeners to each generation",
 		"t.cfg:7: 'option httplog': HTTP option: 'option tcplog' is used in mode tcp",
 		"t.cfg:8: 'timeout http-request': HTTP timeout, no effect in mode tcp",
@@ -787,7 +786,9 @@ static void test_load_warnings(void **state)
 	check_msgs(&d, CFG_SEV_WARNING, want);
 	check_msgs(&d, CFG_SEV_ERROR, none);
 	assert_true(px_get(&c, "f", 0)->options & CFG_OPT_TCPLOG);
-	assert_int_equal(d.warnings, 7);
+	assert_int_equal(c.global.nbthread, 4);
+	assert_true(c.global.set & CFG_GLOBAL_SET_NBTHREAD);
+	assert_int_equal(d.warnings, 6);
 	assert_int_equal(d.errors, 0);
 	cfg_free(&c);
 	cfg_diag_free(&d);
@@ -885,6 +886,10 @@ struct bad_case {
 };
 
 static const struct bad_case bad_cases[] = {
+	{ "global\n  nbthread 0\n",
+	  { "t.cfg:2: 'nbthread': '0': out of range 1..64" } },
+	{ "global\n  nbthread 65\n",
+	  { "t.cfg:2: 'nbthread': '65': out of range 1..64" } },
 	{ "backend app\n  balanse roundrobin\n",
 	  { "t.cfg:2: 'balanse': unknown keyword in 'backend' section" } },
 	{ "frontend web\n  bind :80\n  server s1 1.2.3.4:80\n  default_backend web\nbackend web\n",

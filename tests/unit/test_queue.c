@@ -109,6 +109,53 @@ static void test_queue_assign_queue_release(void **state)
 	assert_int_equal(be->be.lbtot, 4);
 }
 
+/* A slot freed in one thread for a session of another: the session
+ * learns it in its own thread, through its mailbox; a session that ended
+ * meanwhile (its memory now another session's) is left alone. */
+static void test_queue_grant_other_thread(void **state)
+{
+	struct cfg_proxy *p = fake_cfg_backend(&cfg, "be", 1, CFG_BALANCE_ROUNDROBIN);
+	struct proxy *be;
+	struct server *srv;
+
+	(void)state;
+	limit(p, 0, 1, 1);
+	be = build_one(p);
+	thread_count = 2;
+	assert_int_equal(backend_assign(be, &sess[0], 0, &srv), ASSIGN_ASSIGNED);
+	sess[1].lb.tid = 1;
+	sess[1].lb.sid = 101;
+	assert_int_equal(backend_assign(be, &sess[1], 0, &srv), ASSIGN_QUEUED);
+	sess[2].lb.tid = 1;
+	sess[2].lb.sid = 102;
+	assert_int_equal(backend_assign(be, &sess[2], 0, &srv), ASSIGN_QUEUED);
+
+	/* Thread 0 frees the slot: sess[1] holds it, and hears of it later. */
+	backend_sess_end(&sess[0]);
+	assert_ptr_equal(sess[1].lb.srv, &be->srvs[0]);
+	assert_int_equal(sess[1].ready, 0);
+	assert_int_equal(fake_nmsgs, 1);
+	assert_int_equal(fake_msg_tid[0], 1);
+	assert_int_equal(fake_msgs_run(), 1);
+	assert_int_equal(sess[1].ready, 1);
+	assert_ptr_equal(sess[1].ready_srv, &be->srvs[0]);
+
+	/* sess[1] ends; sess[2] gets the slot, but ends before its thread
+	 * runs the message and its memory goes to a new session. */
+	backend_sess_end(&sess[1]);
+	assert_ptr_equal(sess[2].lb.srv, &be->srvs[0]);
+	assert_int_equal(fake_nmsgs, 1);
+	backend_sess_end(&sess[2]);
+	fake_session_init(&sess[2], 2);
+	sess[2].lb.tid = 1;
+	sess[2].lb.sid = 103;
+	assert_int_equal(fake_msgs_run(), 1);
+	assert_int_equal(sess[2].ready, 0);
+	assert_int_equal(be->srvs[0].c.scur, 0);
+	assert_int_equal(be->be.qcur, 0);
+	thread_count = 1;
+}
+
 static void test_queue_fifo_order(void **state)
 {
 	struct cfg_proxy *p = fake_cfg_backend(&cfg, "be", 1, CFG_BALANCE_LEASTCONN);
@@ -364,6 +411,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_queue_assign_queue_release, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_queue_grant_other_thread, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_fifo_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_incident3_dynamic_maxconn, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_maxqueue_source, setup, teardown),
