@@ -1,13 +1,15 @@
 #!/bin/sh
 # HTTP throughput, latency and CPU cost per request, side by side on one
-# machine: wrk -> proxyd (mode http) -> nginx, wrk -> HAProxy (mode http,
-# one thread, as proxyd) -> nginx, and wrk -> nginx directly. Interleaved
-# rounds (direct, proxyd, haproxy, then again), medians over the rounds,
+# machine: wrk -> proxyd (mode http) -> nginx, wrk -> HAProxy (mode http)
+# -> nginx, each with its default thread count (one per CPU) and with
+# nbthread 1 (proxyd1, haproxy1), and wrk -> nginx directly. Interleaved
+# rounds (direct, proxyd, haproxy, proxyd1, haproxy1, then again), medians over the rounds,
 # for keep-alive clients and for one request per connection
 # ("Connection: close"). CPU per request is the proxy process's
 # utime+stime (/proc/PID/stat) over a run divided by the requests wrk made.
 #
 # Usage: http.sh [ROUNDS [SECONDS [CONNECTIONS]]]     (ports 24900-24909)
+# Ratios: proxyd/haproxy (both default threads) and proxyd1/haproxy1.
 # Environment: top_builddir (proxyd; build it without sanitizers for
 # meaningful figures), HAPROXY, NGINX, WRK.
 # Not part of `make check`: `make bench-http`.
@@ -20,7 +22,7 @@ PROXYD="$top_builddir/proxyd/proxyd"
 HAPROXY=${HAPROXY:-haproxy}
 NGINX=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
 WRK=${WRK:-wrk}
-PN=24900 PP=24901 PH=24902
+PN=24900 PP=24901 PH=24902 PP1=24903 PH1=24904
 
 [ -x "$PROXYD" ] || { echo "http.sh: $PROXYD not built"; exit 1; }
 for b in "$NGINX" "$WRK" "$HAPROXY"; do
@@ -67,9 +69,12 @@ http {
     }
 }
 NGX
-cat >"$T/proxyd.cfg" <<CFG
+# proxy_cfg PORT [NBTHREAD]: the same configuration for both proxies.
+proxy_cfg() {
+	cat <<CFG
 global
     maxconn 4000
+${2:+    nbthread $2}
 defaults
     mode http
     timeout connect 5s
@@ -77,23 +82,14 @@ defaults
     timeout server 30s
     timeout http-request 10s
 listen bench
-    bind 127.0.0.1:$PP
+    bind 127.0.0.1:$1
     server ngx 127.0.0.1:$PN
 CFG
-cat >"$T/haproxy.cfg" <<CFG
-global
-    maxconn 4000
-    nbthread 1
-defaults
-    mode http
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
-    timeout http-request 10s
-listen bench
-    bind 127.0.0.1:$PH
-    server ngx 127.0.0.1:$PN
-CFG
+}
+proxy_cfg $PP >"$T/proxyd.cfg"
+proxy_cfg $PH >"$T/haproxy.cfg"
+proxy_cfg $PP1 1 >"$T/proxyd1.cfg"
+proxy_cfg $PH1 1 >"$T/haproxy1.cfg"
 
 "$NGINX" -c "$T/nginx.conf" -p "$T/ngx" -g 'daemon off;' 2>>"$T/nginx-error.log" &
 PIDS="$PIDS $!"
@@ -103,7 +99,13 @@ PIDS="$PIDS $PROXYD_PID"
 "$HAPROXY" -db -f "$T/haproxy.cfg" 2>"$T/haproxy.log" &
 HAPROXY_PID=$!
 PIDS="$PIDS $HAPROXY_PID"
-for port in $PN $PP $PH; do
+"$PROXYD" -f "$T/proxyd1.cfg" 2>"$T/proxyd1.log" &
+PROXYD1_PID=$!
+PIDS="$PIDS $PROXYD1_PID"
+"$HAPROXY" -db -f "$T/haproxy1.cfg" 2>"$T/haproxy1.log" &
+HAPROXY1_PID=$!
+PIDS="$PIDS $HAPROXY1_PID"
+for port in $PN $PP $PH $PP1 $PH1; do
 	i=0
 	until curl -s -o /dev/null "http://127.0.0.1:$port/index.html"; do
 		i=$((i + 1)); [ $i -lt 100 ] || { echo "http.sh: nothing on $port"; exit 1; }
@@ -164,6 +166,8 @@ for mode in keepalive close; do
 		run direct $PN - $mode
 		run proxyd $PP $PROXYD_PID $mode
 		run haproxy $PH $HAPROXY_PID $mode
+		run proxyd1 $PP1 $PROXYD1_PID $mode
+		run haproxy1 $PH1 $HAPROXY1_PID $mode
 		r=$((r + 1))
 	done
 done
@@ -175,14 +179,17 @@ for mode in keepalive close; do
 	echo
 	echo "== $mode (medians) =="
 	printf '%-8s %10s %9s %9s %12s %7s\n' target req/s p50_us p99_us cpu_us/req errors
-	for name in direct proxyd haproxy; do
+	for name in direct proxyd haproxy proxyd1 haproxy1; do
 		f=$T/$name.$mode
 		printf '%-8s %10s %9s %9s %12s %7s\n' $name "$(median "$f" 1)" "$(median "$f" 2)" \
 			"$(median "$f" 3)" "$(median "$f" 4)" "$(awk '{ s += $5 } END { print s + 0 }' "$f")"
 	done
-	pr=$(median "$T/proxyd.$mode" 1) hr=$(median "$T/haproxy.$mode" 1)
-	p9=$(median "$T/proxyd.$mode" 3) h9=$(median "$T/haproxy.$mode" 3)
-	pc=$(median "$T/proxyd.$mode" 4) hc=$(median "$T/haproxy.$mode" 4)
-	echo "ratios proxyd/haproxy: req/s $(ratio "$pr" "$hr") (target >= 1.00)," \
-		"p99 $(ratio "$p9" "$h9") (<= 1.00), cpu/req $(ratio "$pc" "$hc") (<= 1.00)"
+	for pair in proxyd:haproxy proxyd1:haproxy1; do
+		a=${pair%:*} b=${pair#*:}
+		pr=$(median "$T/$a.$mode" 1) hr=$(median "$T/$b.$mode" 1)
+		p9=$(median "$T/$a.$mode" 3) h9=$(median "$T/$b.$mode" 3)
+		pc=$(median "$T/$a.$mode" 4) hc=$(median "$T/$b.$mode" 4)
+		echo "ratios $a/$b: req/s $(ratio "$pr" "$hr") (target >= 1.00)," \
+			"p99 $(ratio "$p9" "$h9") (<= 1.00), cpu/req $(ratio "$pc" "$hc") (<= 1.00)"
+	done
 done

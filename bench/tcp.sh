@@ -4,10 +4,11 @@
 #
 # Proxies ("variants"), all started by this script in the foreground with
 # their own temporary configuration and no session logging:
-#   proxyd     proxyd (single-threaded, splice on)
+#   proxyd     proxyd with its default thread count (one per CPU), splice on
+#   proxyd1    proxyd with nbthread 1
 #   proxyd-S   proxyd -S (splice off: buffered copy only)
 #   haproxy    HAProxy with its default thread count (one per CPU)
-#   haproxy1   HAProxy with nbthread 1 (one thread, like proxyd)
+#   haproxy1   HAProxy with nbthread 1
 # Backends: nginx (Debian's nginx-light, one worker, a 3-byte static response,
 # keep-alive) for the HTTP load, and `tcpkit sink` (reads and discards) for the
 # bulk and idle tests.
@@ -34,7 +35,7 @@
 # $top_srcdir/build-bench, configured and built here when needed).
 #
 # Environment: ROUNDS (5), MEMROUNDS (3), HOLD (9900), DURATION (5s),
-# VARIANTS ("proxyd proxyd-S haproxy haproxy1"), NGINX_WORKERS (1), PERF (1: perf
+# VARIANTS ("proxyd proxyd1 proxyd-S haproxy haproxy1"), NGINX_WORKERS (1), PERF (1: perf
 # record proxyd under the keep-alive load, when perf exists), HAPROXY, NGINX,
 # WRK. Ports 25000-25499 on 127.0.0.1. Needs root (nginx master, perf).
 # Everything it starts is stopped on exit.
@@ -46,7 +47,7 @@ ROUNDS=${ROUNDS:-5}
 MEMROUNDS=${MEMROUNDS:-3}
 HOLD=${HOLD:-9900}
 DURATION=${DURATION:-5s}
-VARIANTS=${VARIANTS:-proxyd proxyd-S haproxy haproxy1}
+VARIANTS=${VARIANTS:-proxyd proxyd1 proxyd-S haproxy haproxy1}
 NGINX_WORKERS=${NGINX_WORKERS:-1}
 PERF=${PERF:-1}
 HAPROXY=${HAPROXY:-/usr/sbin/haproxy}
@@ -63,6 +64,7 @@ port_base() {
 	haproxy) echo 25020 ;;
 	haproxy1) echo 25030 ;;
 	proxyd-S) echo 25040 ;;
+	proxyd1) echo 25050 ;;
 	esac
 }
 
@@ -200,7 +202,7 @@ write_config() {
 		echo "global"
 		echo "	maxconn 9960"
 		case $v in
-		haproxy1) echo "	nbthread 1" ;;
+		haproxy1 | proxyd1) echo "	nbthread 1" ;;
 		esac
 		echo "defaults"
 		echo "	mode tcp"
@@ -222,7 +224,7 @@ start_proxy() {
 	local v=$1 base
 	base=$(port_base "$v")
 	case $v in
-	proxyd) "$PROXYD" -f "$T/$v.cfg" >"$T/$v.log" 2>&1 & ;;
+	proxyd | proxyd1) "$PROXYD" -f "$T/$v.cfg" >"$T/$v.log" 2>&1 & ;;
 	proxyd-S) "$PROXYD" -S -f "$T/$v.cfg" >"$T/$v.log" 2>&1 & ;;
 	haproxy | haproxy1) "$HAPROXY" -db -f "$T/$v.cfg" >"$T/$v.log" 2>&1 & ;;
 	*) die "unknown variant $v" ;;
@@ -343,8 +345,8 @@ rotate() {
 
 echo "bench/tcp: proxyd $PROXYD"
 echo "bench/tcp: $("$HAPROXY" -v | head -n 1)"
-echo "bench/tcp: $(nproc) CPUs; haproxy = default nbthread ($(nproc)), haproxy1 = nbthread 1;" \
-	"proxyd is single-threaded"
+echo "bench/tcp: $(nproc) CPUs; haproxy and proxyd = default nbthread ($(nproc))," \
+	"haproxy1 and proxyd1 = nbthread 1"
 echo "bench/tcp: $ROUNDS load rounds (wrk -c50 -t2 -d$DURATION), $MEMROUNDS idle rounds" \
 	"($HOLD sessions), medians; uptime before: $(uptime)"
 
