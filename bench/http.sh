@@ -93,18 +93,18 @@ proxy_cfg $PH1 1 >"$T/haproxy1.cfg"
 
 "$NGINX" -c "$T/nginx.conf" -p "$T/ngx" -g 'daemon off;' 2>>"$T/nginx-error.log" &
 PIDS="$PIDS $!"
-"$PROXYD" -f "$T/proxyd.cfg" 2>"$T/proxyd.log" &
-PROXYD_PID=$!
-PIDS="$PIDS $PROXYD_PID"
-"$HAPROXY" -db -f "$T/haproxy.cfg" 2>"$T/haproxy.log" &
-HAPROXY_PID=$!
-PIDS="$PIDS $HAPROXY_PID"
-"$PROXYD" -f "$T/proxyd1.cfg" 2>"$T/proxyd1.log" &
-PROXYD1_PID=$!
-PIDS="$PIDS $PROXYD1_PID"
-"$HAPROXY" -db -f "$T/haproxy1.cfg" 2>"$T/haproxy1.log" &
-HAPROXY1_PID=$!
-PIDS="$PIDS $HAPROXY1_PID"
+# start_bg VAR LOG CMD...: CMD in the background, stderr to LOG, its pid in VAR.
+start_bg() {
+	v=$1 log=$2
+	shift 2
+	"$@" 2>"$log" &
+	eval "$v=\$!"
+	PIDS="$PIDS $!"
+}
+start_bg PROXYD_PID "$T/proxyd.log" "$PROXYD" -f "$T/proxyd.cfg"
+start_bg HAPROXY_PID "$T/haproxy.log" "$HAPROXY" -db -f "$T/haproxy.cfg"
+start_bg PROXYD1_PID "$T/proxyd1.log" "$PROXYD" -f "$T/proxyd1.cfg"
+start_bg HAPROXY1_PID "$T/haproxy1.log" "$HAPROXY" -db -f "$T/haproxy1.cfg"
 for port in $PN $PP $PH $PP1 $PH1; do
 	i=0
 	until curl -s -o /dev/null "http://127.0.0.1:$port/index.html"; do
