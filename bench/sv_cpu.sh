@@ -17,6 +17,11 @@
 # machine the CPU figures are the steadier ones).
 #
 # Targets: a tick under 100 ms at 100k sockets; under 2% of one core at 10k.
+# A level given twice is measured twice with the same proxysv (e.g.
+# `sv_cpu.sh 10000 10000 100000 100000`). The probes' part of a tick, apart
+# from the rest, and against a full /proc scan: `bench/sv_tick -p` beside
+# the same helpers. Sockets of other processes in the namespace (a load
+# test's TIME_WAIT) lengthen the sock_diag dump: ss -tan's count says.
 #
 # Environment: PROXYSV, PROXYD, PROXYCTL, CONNMANY (binaries; a build
 # without sanitizers gives the figures that matter), SECS (20), ROUNDS (7),

@@ -3,19 +3,31 @@
  * detectors, the hysteresis and one store transaction (samples and the
  * incident updates), median of ROUNDS ticks; then 10k incidents inserted
  * and queried back by kind and by time. Not a test. The probes themselves
- * (the sock_diag dump and /proc) are measured by bench/diagnose.sh.
+ * (the sock_diag dump and /proc) are measured by bench/diagnose.sh, and
+ * with -p on this host as proxysv takes them: ROUNDS takes with this
+ * process as scan_pids (at least 10, so that a pass over every process
+ * begins), sock_diag filtered to the -P ports (default 21998, as in
+ * bench/sv_cpu.sh), /proc budget -b; the median and the max of each take's
+ * wall time and CPU time (both threads), the /proc budget spent, the passes
+ * over every process that ended and the hunts; then as many full takes (no
+ * scan_pids: every process's fds, as proxyctl diagnose reads them). Needs
+ * root to see every process.
  *
- * Usage: sv_tick [-r ROUNDS] [-d DBFILE] [LEVEL...]   (default 10000 100000) */
+ * Usage: sv_tick [-r ROUNDS] [-d DBFILE] [LEVEL...]   (default 10000 100000)
+ *        sv_tick -p [-r ROUNDS] [-b BUDGET] [-P PORT]... */
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <inttypes.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "probes/netns.h"
 #include "probes/snapshot.h"
 #include "probes/sockdiag.h"
 #include "supervisor/detect.h"
@@ -131,22 +143,115 @@ static int count_cb(const struct store_incident *inc, void *arg)
 	return 0;
 }
 
+/* CPU time of this process (every thread), us. */
+static uint64_t cpu_us(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) == -1)
+		return 0;
+	return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000u +
+	       (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+
+static void print_ms(const char *what, uint64_t *v, unsigned n)
+{
+	qsort(v, n, sizeof(*v), cmp_u64);
+	printf("  %-14s median %8.2f ms   max %8.2f ms\n", what, v[n / 2] / 1000.0,
+	       v[n - 1] / 1000.0);
+}
+
+/* -p: the probes on this host, incremental takes then full ones. */
+static int probes_bench(unsigned rounds, size_t budget, const uint16_t *ports, size_t nports)
+{
+	uint64_t *wall = calloc(rounds, sizeof(*wall)), *cpu = calloc(rounds, sizeof(*cpu));
+	uint64_t *rd = calloc(rounds, sizeof(*rd));
+	pid_t self = getpid();
+	struct snap_opts o = {
+		.nsfd = NETNS_SELF, .want_info = 1, .want_owners = 1, .ports = ports,
+		.nports = nports, .scan_pids = &self, .nscan_pids = 1, .scan_budget = budget,
+	};
+	struct snap_probe p;
+	struct snapshot s = { 0 };
+	char err[256];
+	int rc = 1;
+
+	if (!wall || !cpu || !rd)
+		goto out;
+	if (snap_probe_open(&p, &o, err, sizeof(err)) == -1) {
+		fprintf(stderr, "sv_tick: %s\n", err);
+		goto out;
+	}
+	for (int full = 0; full < 2; full++) {
+		o.nscan_pids = full ? 0 : 1;
+		for (unsigned r = 0; r < rounds; r++) {
+			uint64_t w0 = clock_mono_us(), c0 = cpu_us();
+
+			if (snapshot_take(&p, &o, &s, err, sizeof(err)) == -1) {
+				fprintf(stderr, "sv_tick: %s\n", err);
+				snap_probe_close(&p);
+				goto out;
+			}
+			wall[r] = clock_mono_us() - w0;
+			cpu[r] = cpu_us() - c0;
+			rd[r] = full ? 0 : p.last_read;
+			/* proxysv's 1 s tick, shortened: the passes count takes. */
+			usleep(100000);
+		}
+		printf("%s takes: %u, %zu sockets dumped, %zu owners\n",
+		       full ? "full" : "incremental", rounds, s.socks.len, s.owners.len);
+		print_ms("take (wall)", wall, rounds);
+		print_ms("take (cpu)", cpu, rounds);
+		if (!full) {
+			qsort(rd, rounds, sizeof(*rd), cmp_u64);
+			printf("  /proc budget spent: median %" PRIu64 " max %" PRIu64 " of %zu;"
+			       " passes over every process ended %" PRIu64 ", hunts %" PRIu64 "\n",
+			       rd[rounds / 2], rd[rounds - 1],
+			       budget ? budget : (size_t)SNAP_SCAN_BUDGET, p.full_scans, p.hunts);
+		}
+	}
+	snap_probe_close(&p);
+	rc = 0;
+out:
+	snapshot_free(&s);
+	free(rd);
+	free(cpu);
+	free(wall);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	static const char *const kinds[] = { "half_close_buildup", "lossy_peer", "stale_generation" };
 	const char *dbpath = "/tmp/sv_tick_bench.db";
 	size_t levels[8] = { 10000, 100000 }, nlevels = 2;
 	unsigned rounds = 7;
+	uint16_t ports[SD_MAX_PORTS];
+	size_t nports = 0, budget = 0;
+	int probes = 0;
 	char err[256];
 	int c;
 
-	while ((c = getopt(argc, argv, "r:d:")) != -1) {
+	while ((c = getopt(argc, argv, "r:d:pb:P:")) != -1) {
 		if (c == 'r')
 			rounds = (unsigned)atoi(optarg);
 		else if (c == 'd')
 			dbpath = optarg;
+		else if (c == 'p')
+			probes = 1;
+		else if (c == 'b')
+			budget = strtoul(optarg, NULL, 10);
+		else if (c == 'P' && nports < SD_MAX_PORTS)
+			ports[nports++] = (uint16_t)strtoul(optarg, NULL, 10);
 		else
 			return 2;
+	}
+	if (probes) {
+		if (nports == 0)
+			ports[nports++] = 21998;
+		if (rounds < 10 || rounds > 1000)
+			rounds = 30;
+		return probes_bench(rounds, budget, ports, nports);
 	}
 	if (optind < argc) {
 		nlevels = 0;

@@ -57,6 +57,61 @@ struct pm_procs {
 	size_t cap_scratch;  /* bytes */
 };
 
+/* The order in which a sweep visits processes. */
+enum pm_sweep_order {
+	PM_SWEEP_BY_PID = 0,
+	PM_SWEEP_BY_SIZE,    /* processes without a hint first, then fewest fds first */
+};
+
+struct pm_sweep_opts {
+	uint64_t netns_ino;  /* only processes of this network namespace; 0: any */
+	enum pm_sweep_order order;
+	/* BY_SIZE: fd counts from an earlier visit, sorted by pid. A process
+	 * without one is ordered by the size the kernel reports for its fd
+	 * directory (the number of open fds since Linux 6.2). */
+	const struct pm_fdcount *hint;
+	size_t nhint;
+	/* Sorted inodes (copied): the pass ends as soon as each has been
+	 * seen. None: it ends when every process has been read. */
+	const uint32_t *stop;
+	size_t nstop;
+};
+
+struct pm_sweep_stop {
+	uint32_t ino;
+	uint8_t seen;
+};
+
+/* An incremental reading of the fd tables of every process
+ * (procmap_sweep_begin/step), a bounded number of fds at a time:
+ *
+ *   begin -> step (budget spent: 0) -> step ... -> step (read all: 1) -> idle
+ *
+ * The process being read keeps its fd directory open between steps, and the
+ * part of its listing not read yet, so that the next step goes on where the
+ * last one stopped. */
+struct pm_sweep {
+	int active;          /* begun and not ended */
+	int rootfd;          /* -1 when not active */
+	uint64_t netns_ino;
+	pid_t *pids;         /* the processes to visit, in order */
+	size_t npids, cap_pids;
+	size_t next;         /* index of the next one to open */
+	pid_t cur;           /* the process being read, 0 when none */
+	int fddir;           /* its fd directory, -1 when none */
+	char *dents;         /* its listing; bytes dents_off..dents_len not read */
+	size_t dents_len, dents_off;
+	uint32_t cur_nfds;   /* its fds listed so far */
+	struct pm_owner *pend; /* its sockets read so far, npend_out of them
+				* already handed out by earlier steps */
+	size_t npend, npend_out, cap_pend;
+	struct pm_sweep_stop *stop; /* pm_sweep_opts.stop, sorted */
+	size_t nstop, nstop_left, cap_stop;
+	unsigned denied;     /* processes of this pass that could not be read */
+	unsigned vanished;   /* processes that exited before they were read */
+	uint64_t fds;        /* fd entries listed by this pass */
+};
+
 /* The /proc root is injectable so that unit tests run against a fake tree. */
 struct procmap {
 	char root[PATH_MAX]; /* "/proc" by default */

@@ -252,16 +252,48 @@ static int pm_scanned_push(struct pm_worker *w, pid_t pid, uint32_t nfds)
 	return 0;
 }
 
+/* Whether fd entry name of fddir is a socket: 1 with its inode, else 0 (an
+ * fd closed since the listing is simply not there). */
+static int pm_fd_socket(int fddir, const char *name, uint32_t *ino)
+{
+	char link[64];
+	const char *p;
+	uint64_t v;
+	ssize_t n;
+
+	n = readlinkat(fddir, name, link, sizeof(link) - 1);
+	if (n == -1 || n < 9 || memcmp(link, "socket:[", 8) != 0)
+		return 0;
+	link[n] = '\0';
+	p = link + 8;
+	if (pm_parse_u64(&p, &v) == -1 || *p != ']' || v > UINT32_MAX)
+		return 0;
+	*ino = (uint32_t)v;
+	return 1;
+}
+
+/* Whether the process of piddir is in network namespace netns_ino: 1, 0,
+ * or -1 with errno. */
+static int pm_in_netns(int piddir, uint64_t netns_ino)
+{
+	char link[64];
+	ssize_t n;
+
+	n = readlinkat(piddir, "ns/net", link, sizeof(link) - 1);
+	if (n == -1)
+		return -1;
+	link[n] = '\0';
+	return pm_parse_nslink(link) == netns_ino;
+}
+
 /* Reads the fd table of one process, recording every socket fd. Failures
  * to open it are counted, not errors; only ENOMEM stops the pass. */
 static void pm_scan_pid(struct pm_worker *w, pid_t pid)
 {
 	const struct pm_pass *ps = w->pass;
 	char name[24];
-	char link[64];
-	uint32_t nfds = 0;
+	uint32_t nfds = 0, ino;
 	int piddir, fddir = -1;
-	ssize_t n;
 
 	snprintf(name, sizeof(name), "%ld", (long)pid);
 	piddir = openat(ps->rootfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -272,13 +304,11 @@ static void pm_scan_pid(struct pm_worker *w, pid_t pid)
 	/* The namespace check comes first: most processes of a busy host are
 	 * skipped here without listing their fds. */
 	if (ps->netns_ino != 0) {
-		n = readlinkat(piddir, "ns/net", link, sizeof(link) - 1);
-		if (n == -1) {
+		int in = pm_in_netns(piddir, ps->netns_ino);
+
+		if (in == -1)
 			pm_count_failure(w, errno);
-			goto out;
-		}
-		link[n] = '\0';
-		if (pm_parse_nslink(link) != ps->netns_ino)
+		if (in != 1)
 			goto out;
 	}
 	fddir = openat(piddir, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -301,25 +331,15 @@ static void pm_scan_pid(struct pm_worker *w, pid_t pid)
 		for (off = 0; off < len;) {
 			struct dirent64 *d = (struct dirent64 *)(w->dents + off);
 			const char *p = d->d_name;
-			uint64_t fd, ino;
+			uint64_t fd;
 
 			off += d->d_reclen;
 			if (pm_parse_u64(&p, &fd) == -1 || *p != '\0' || fd > INT32_MAX)
 				continue;
 			nfds++;
-			if (!ps->links)
+			if (!ps->links || !pm_fd_socket(fddir, d->d_name, &ino))
 				continue;
-			n = readlinkat(fddir, d->d_name, link, sizeof(link) - 1);
-			/* An fd closed since the listing is simply not there. */
-			if (n == -1)
-				continue;
-			if (n < 9 || memcmp(link, "socket:[", 8) != 0)
-				continue;
-			link[n] = '\0';
-			p = link + 8;
-			if (pm_parse_u64(&p, &ino) == -1 || *p != ']' || ino > UINT32_MAX)
-				continue;
-			if (pm_owner_push(w, (uint32_t)ino, pid, (int)fd) == -1) {
+			if (pm_owner_push(w, ino, pid, (int)fd) == -1) {
 				w->nomem = 1;
 				goto out;
 			}
@@ -401,18 +421,18 @@ static int pm_pid_name(const char *name, pid_t *pid)
 	return 0;
 }
 
-/* The pids of ROOT, into ps->pids. 0, or -1 with errno. */
-static int pm_list_pids(struct pm_pass *ps)
+/* Appends the pids listed in directory rootfd (read from its current
+ * position) to *pids. 0, or -1 with errno. */
+static int pm_list_pids_at(int rootfd, pid_t **pids, size_t *npids, size_t *cap)
 {
 	char *dents;
-	size_t cap = 0;
 	int rc = -1;
 
 	dents = malloc(PM_DENTS_SIZE);
 	if (dents == NULL)
 		return -1;
 	for (;;) {
-		ssize_t len = getdents64(ps->rootfd, dents, PM_DENTS_SIZE);
+		ssize_t len = getdents64(rootfd, dents, PM_DENTS_SIZE);
 		ssize_t off;
 
 		if (len == -1) {
@@ -429,17 +449,24 @@ static int pm_list_pids(struct pm_pass *ps)
 			off += d->d_reclen;
 			if (pm_pid_name(d->d_name, &pid) == -1)
 				continue;
-			if (ps->npids == cap &&
-			    pm_grow((void **)&ps->pids, &cap, ps->npids + 1, sizeof(*ps->pids),
-				    256) == -1)
+			if (*npids == *cap &&
+			    pm_grow((void **)pids, cap, *npids + 1, sizeof(**pids), 256) == -1)
 				goto out;
-			ps->pids[ps->npids++] = pid;
+			(*pids)[(*npids)++] = pid;
 		}
 	}
 	rc = 0;
 out:
 	free(dents);
 	return rc;
+}
+
+/* The pids of ROOT, into ps->pids. 0, or -1 with errno. */
+static int pm_list_pids(struct pm_pass *ps)
+{
+	size_t cap = 0;
+
+	return pm_list_pids_at(ps->rootfd, &ps->pids, &ps->npids, &cap);
 }
 
 /* LSD radix sort of n owners by inode, stable: input in (pid, fd) order
@@ -1012,4 +1039,413 @@ int procmap_pidfd(pid_t pid)
 	errno = ENOSYS;
 	return -1;
 #endif
+}
+
+/* ---- sweeps: the fd tables of every process, a budget at a time ---- */
+
+/* A sweep's listing buffer: small, so that a step lists few fds beyond its
+ * budget (the listing costs about a third of reading the links). */
+#define PM_SWEEP_DENTS_SIZE (8 * 1024)
+
+/* What reading on in the current process came to. */
+enum pm_sweep_res {
+	PM_SWR_BUDGET = 0,       /* budget spent, more to read */
+	PM_SWR_DONE,             /* its listing ended: the whole table was read */
+	PM_SWR_LOST,             /* it could not be read to its end (exited) */
+	PM_SWR_STOP,             /* every stop inode has been seen */
+	PM_SWR_NOMEM,
+};
+
+static void pm_sweep_failure(struct pm_sweep *sw, int e)
+{
+	if (pm_gone(e))
+		sw->vanished++;
+	else
+		sw->denied++;
+}
+
+static int pm_fdcount_find(const struct pm_fdcount *v, size_t n, pid_t pid, uint32_t *nfds)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v[mid].pid < pid) {
+			lo = mid + 1;
+		} else if (v[mid].pid > pid) {
+			hi = mid;
+		} else {
+			*nfds = v[mid].nfds;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int pm_owners_nfds(const struct pm_owners *o, pid_t pid, uint32_t *nfds)
+{
+	return pm_fdcount_find(o->scanned, o->nscanned, pid, nfds);
+}
+
+static void pm_sweep_close_cur(struct pm_sweep *sw)
+{
+	if (sw->cur != 0)
+		close(sw->fddir);
+	sw->cur = 0;
+	sw->fddir = -1;
+	sw->dents_len = 0;
+	sw->dents_off = 0;
+	sw->cur_nfds = 0;
+	sw->npend = 0;
+	sw->npend_out = 0;
+}
+
+void procmap_sweep_end(struct pm_sweep *sw)
+{
+	if (!sw->active)
+		return;
+	pm_sweep_close_cur(sw);
+	close(sw->rootfd);
+	sw->rootfd = -1;
+	sw->active = 0;
+}
+
+void procmap_sweep_free(struct pm_sweep *sw)
+{
+	procmap_sweep_end(sw);
+	free(sw->stop);
+	free(sw->pend);
+	free(sw->dents);
+	free(sw->pids);
+	memset(sw, 0, sizeof(*sw));
+	sw->rootfd = -1;
+	sw->fddir = -1;
+}
+
+/* BY_SIZE sort key: processes without a hint (size below 2^63) first. */
+struct pm_sweep_key {
+	uint64_t size;
+	pid_t pid;
+};
+
+static int pm_sweep_key_cmp(const void *a, const void *b)
+{
+	const struct pm_sweep_key *x = a, *y = b;
+
+	if (x->size != y->size)
+		return x->size < y->size ? -1 : 1;
+	return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+static int pm_sweep_order_size(struct pm_sweep *sw, const struct pm_sweep_opts *o)
+{
+	struct pm_sweep_key *k;
+	char name[32];
+	size_t i;
+
+	if (sw->npids == 0)
+		return 0;
+	k = malloc(sw->npids * sizeof(*k));
+	if (k == NULL)
+		return -1;
+	for (i = 0; i < sw->npids; i++) {
+		struct stat st;
+		uint32_t nfds;
+
+		k[i].pid = sw->pids[i];
+		if (pm_fdcount_find(o->hint, o->nhint, sw->pids[i], &nfds)) {
+			k[i].size = 1ULL << 63 | nfds;
+			continue;
+		}
+		snprintf(name, sizeof(name), "%ld/fd", (long)sw->pids[i]);
+		k[i].size = 0;
+		if (fstatat(sw->rootfd, name, &st, 0) == 0 && st.st_size > 0)
+			k[i].size = (uint64_t)st.st_size & ((1ULL << 63) - 1);
+	}
+	qsort(k, sw->npids, sizeof(*k), pm_sweep_key_cmp);
+	for (i = 0; i < sw->npids; i++)
+		sw->pids[i] = k[i].pid;
+	free(k);
+	return 0;
+}
+
+static int pm_stop_cmp(const void *a, const void *b)
+{
+	const struct pm_sweep_stop *x = a, *y = b;
+
+	return (x->ino > y->ino) - (x->ino < y->ino);
+}
+
+int procmap_sweep_begin(struct procmap *pm, struct pm_sweep *sw, const struct pm_sweep_opts *o,
+			char *err, size_t errlen)
+{
+	size_t i;
+	int e;
+
+	procmap_sweep_end(sw);
+	sw->npids = 0;
+	sw->next = 0;
+	sw->denied = 0;
+	sw->vanished = 0;
+	sw->fds = 0;
+	sw->nstop = 0;
+	sw->nstop_left = 0;
+	sw->netns_ino = o->netns_ino;
+	if (sw->dents == NULL) {
+		sw->dents = malloc(PM_SWEEP_DENTS_SIZE);
+		if (sw->dents == NULL)
+			goto nomem;
+	}
+	if (o->nstop > 0) {
+		if (pm_grow((void **)&sw->stop, &sw->cap_stop, o->nstop, sizeof(*sw->stop),
+			    16) == -1)
+			goto nomem;
+		for (i = 0; i < o->nstop; i++) {
+			sw->stop[i].ino = o->stop[i];
+			sw->stop[i].seen = 0;
+		}
+		qsort(sw->stop, o->nstop, sizeof(*sw->stop), pm_stop_cmp);
+		sw->nstop = o->nstop;
+		sw->nstop_left = o->nstop;
+	}
+	sw->rootfd = open(pm->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (sw->rootfd == -1) {
+		e = errno;
+		pm_err(err, errlen, "open", pm->root, e);
+		errno = e;
+		return -1;
+	}
+	sw->active = 1;
+	sw->cur = 0;
+	if (pm_list_pids_at(sw->rootfd, &sw->pids, &sw->npids, &sw->cap_pids) == -1) {
+		e = errno;
+		procmap_sweep_end(sw);
+		if (e == ENOMEM)
+			goto nomem;
+		pm_err(err, errlen, "read", pm->root, e);
+		errno = e;
+		return -1;
+	}
+	qsort(sw->pids, sw->npids, sizeof(*sw->pids), pm_pid_cmp);
+	if (o->order == PM_SWEEP_BY_SIZE && pm_sweep_order_size(sw, o) == -1) {
+		procmap_sweep_end(sw);
+		goto nomem;
+	}
+	return 0;
+nomem:
+	pm_err(err, errlen, "procmap", pm->root, ENOMEM);
+	errno = ENOMEM;
+	return -1;
+}
+
+/* Opens the fd directory of pid as the current process: 1, or 0 when it is
+ * not to be read (another namespace) or cannot be (counted). */
+static int pm_sweep_open(struct pm_sweep *sw, pid_t pid)
+{
+	char name[24];
+	int piddir, fddir, e;
+
+	snprintf(name, sizeof(name), "%ld", (long)pid);
+	piddir = openat(sw->rootfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (piddir == -1) {
+		pm_sweep_failure(sw, errno);
+		return 0;
+	}
+	if (sw->netns_ino != 0) {
+		int in = pm_in_netns(piddir, sw->netns_ino);
+
+		if (in == -1)
+			pm_sweep_failure(sw, errno);
+		if (in != 1) {
+			close(piddir);
+			return 0;
+		}
+	}
+	fddir = openat(piddir, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	e = errno;
+	close(piddir);
+	if (fddir == -1) {
+		pm_sweep_failure(sw, e);
+		return 0;
+	}
+	sw->cur = pid;
+	sw->fddir = fddir;
+	sw->dents_len = 0;
+	sw->dents_off = 0;
+	sw->cur_nfds = 0;
+	sw->npend = 0;
+	sw->npend_out = 0;
+	return 1;
+}
+
+/* Marks ino seen when it is a stop inode. */
+static void pm_sweep_seen(struct pm_sweep *sw, uint32_t ino)
+{
+	size_t lo = 0, hi = sw->nstop;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (sw->stop[mid].ino < ino) {
+			lo = mid + 1;
+		} else if (sw->stop[mid].ino > ino) {
+			hi = mid;
+		} else {
+			if (!sw->stop[mid].seen) {
+				sw->stop[mid].seen = 1;
+				sw->nstop_left--;
+			}
+			return;
+		}
+	}
+}
+
+/* Lists and reads on in the current process while budget lasts. */
+static enum pm_sweep_res pm_sweep_read(struct pm_sweep *sw, size_t *budget)
+{
+	for (;;) {
+		if (sw->dents_off >= sw->dents_len) {
+			ssize_t len;
+
+			if (*budget == 0)
+				return PM_SWR_BUDGET;
+			len = getdents64(sw->fddir, sw->dents, PM_SWEEP_DENTS_SIZE);
+			if (len == -1) {
+				if (errno == EINTR)
+					continue;
+				pm_sweep_failure(sw, errno);
+				return PM_SWR_LOST;
+			}
+			if (len == 0)
+				return PM_SWR_DONE;
+			sw->dents_len = (size_t)len;
+			sw->dents_off = 0;
+		}
+		while (sw->dents_off < sw->dents_len) {
+			struct dirent64 *d = (struct dirent64 *)(sw->dents + sw->dents_off);
+			const char *p = d->d_name;
+			uint64_t fd;
+			uint32_t ino;
+
+			if (*budget == 0)
+				return PM_SWR_BUDGET;
+			sw->dents_off += d->d_reclen;
+			if (pm_parse_u64(&p, &fd) == -1 || *p != '\0' || fd > INT32_MAX)
+				continue;
+			(*budget)--;
+			sw->cur_nfds++;
+			sw->fds++;
+			if (!pm_fd_socket(sw->fddir, d->d_name, &ino))
+				continue;
+			if (sw->npend == sw->cap_pend &&
+			    pm_grow((void **)&sw->pend, &sw->cap_pend, sw->npend + 1,
+				    sizeof(*sw->pend), 64) == -1)
+				return PM_SWR_NOMEM;
+			sw->pend[sw->npend].ino = ino;
+			sw->pend[sw->npend].pid = sw->cur;
+			sw->pend[sw->npend].fd = (int)fd;
+			sw->npend++;
+			if (sw->nstop > 0) {
+				pm_sweep_seen(sw, ino);
+				if (sw->nstop_left == 0)
+					return PM_SWR_STOP;
+			}
+		}
+	}
+}
+
+/* Hands out the current process's sockets not handed out yet (all of them
+ * with its fd count when complete). 0 or -1 (ENOMEM). */
+static int pm_sweep_flush(struct pm_sweep *sw, struct pm_owners *out, int complete)
+{
+	size_t from = complete ? 0 : sw->npend_out, n = sw->npend - from;
+
+	if (n > 0) {
+		if (pm_grow((void **)&out->v, &out->cap, out->len + n, sizeof(*out->v), 256) == -1)
+			return -1;
+		memcpy(out->v + out->len, sw->pend + from, n * sizeof(*out->v));
+		out->len += n;
+	}
+	sw->npend_out = sw->npend;
+	if (!complete)
+		return 0;
+	if (out->nscanned == out->cap_scanned &&
+	    pm_grow((void **)&out->scanned, &out->cap_scanned, out->nscanned + 1,
+		    sizeof(*out->scanned), 64) == -1)
+		return -1;
+	out->scanned[out->nscanned].pid = sw->cur;
+	out->scanned[out->nscanned].nfds = sw->cur_nfds;
+	out->nscanned++;
+	return 0;
+}
+
+static int pm_pid_in(const pid_t *v, size_t n, pid_t pid)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == pid)
+			return 1;
+	return 0;
+}
+
+int procmap_sweep_step(struct procmap *pm, struct pm_sweep *sw, size_t *budget,
+		       const pid_t *skip, size_t nskip, struct pm_owners *out,
+		       char *err, size_t errlen)
+{
+	enum pm_sweep_res r;
+
+	(void)pm;
+	if (!sw->active)
+		return 1;
+	for (;;) {
+		if (sw->cur == 0 && sw->next == sw->npids) {
+			procmap_sweep_end(sw);
+			return 1;
+		}
+		if (*budget == 0)
+			break;
+		if (sw->cur == 0) {
+			pid_t pid = sw->pids[sw->next];
+
+			if (pm_pid_in(skip, nskip, pid)) {
+				sw->next++;
+				continue;
+			}
+			if (*budget < PM_SWEEP_PROC_COST)
+				break;
+			sw->next++;
+			*budget -= PM_SWEEP_PROC_COST;
+			if (!pm_sweep_open(sw, pid))
+				continue;
+		}
+		r = pm_sweep_read(sw, budget);
+		switch (r) {
+		case PM_SWR_BUDGET:
+			break;
+		case PM_SWR_DONE:
+			if (pm_sweep_flush(sw, out, 1) == -1)
+				goto nomem;
+			pm_sweep_close_cur(sw);
+			break;
+		case PM_SWR_LOST:
+			pm_sweep_close_cur(sw);
+			break;
+		case PM_SWR_STOP:
+			if (pm_sweep_flush(sw, out, 0) == -1)
+				goto nomem;
+			procmap_sweep_end(sw);
+			return 1;
+		case PM_SWR_NOMEM:
+			goto nomem;
+		}
+	}
+	if (sw->cur != 0 && pm_sweep_flush(sw, out, 0) == -1)
+		goto nomem;
+	return 0;
+nomem:
+	procmap_sweep_end(sw);
+	if (err != NULL && errlen > 0)
+		snprintf(err, errlen, "procmap: sweep: %s", strerror(ENOMEM));
+	errno = ENOMEM;
+	return -1;
 }

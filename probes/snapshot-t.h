@@ -66,8 +66,8 @@ struct snapshot {
 	uint64_t netns_ino;
 	uint8_t have_owners;   /* procmap ran */
 	uint8_t owners_partial; /* owners from a scan of snap_opts.scan_pids plus the
-				 * owners a full scan found earlier (see
-				 * snapshot_take); 0 after a scan of every process */
+				 * incremental scan's (see snapshot_take); 0 after
+				 * a scan of every process */
 	unsigned denied;       /* processes we could not inspect */
 
 	struct sd_table socks; /* every TCP socket dumped */
@@ -114,13 +114,14 @@ struct snap_opts {
 	const uint16_t *ports; /* only sockets with these local or remote ports
 				* (at most SD_MAX_PORTS) */
 	size_t nports;
-	/* When nscan_pids is set (with want_owners), a take scans only the fds
-	 * of these processes, and every process only when the owners of a
-	 * listening or half-closed socket are not known from an earlier full
-	 * scan, or when full_every takes have passed since the last one. */
+	/* When nscan_pids is set (with want_owners), a take reads the fds of
+	 * these processes in full, and other processes' incrementally, at
+	 * most scan_budget fd entries a take; a pass over every process
+	 * begins every full_every takes at most (see snapshot_take). */
 	const pid_t *scan_pids;
 	size_t nscan_pids;
-	unsigned full_every;   /* 0: 10 */
+	unsigned full_every;   /* 0: SNAP_FULL_EVERY (10) */
+	size_t scan_budget;    /* 0: SNAP_SCAN_BUDGET (4096); at least 8 */
 };
 
 #endif

@@ -70,22 +70,20 @@ void snap_probe_close(struct snap_probe *p)
 {
 	if (p->open)
 		sockdiag_close(&p->sd);
+	procmap_sweep_free(&p->hunt);
+	procmap_sweep_free(&p->sweep);
+	free(p->merge);
+	free(p->u32_tmp);
+	free(p->unknown);
+	free(p->targets);
+	free(p->prev_inos);
+	free(p->cycle);
+	pm_owners_free(&p->found);
 	pm_owners_free(&p->cache);
 	free(p->known);
-	p->known = NULL;
-	p->nknown = 0;
-	p->cap_known = 0;
-	p->cache_ok = 0;
-	p->since_full = 0;
 	free(p->inos_tmp);
-	p->inos_tmp = NULL;
-	p->cap_inos_tmp = 0;
 	free(p->inos);
-	p->inos = NULL;
-	p->ninos = 0;
-	p->cap_inos = 0;
-	p->open = 0;
-	p->pm_ready = 0;
+	memset(p, 0, sizeof(*p));
 }
 
 /* LSD radix sort of n 32-bit values, a byte a pass, skipping the bytes
@@ -164,8 +162,6 @@ static void snap_owners_keep(struct pm_owners *o, const uint32_t *inos, size_t n
 	o->len = k;
 }
 
-#define SNAP_FULL_EVERY 10u
-
 static int snap_cmp_owner(const void *a, const void *b);
 
 static int snap_cmp_fdcount(const void *a, const void *b)
@@ -173,6 +169,13 @@ static int snap_cmp_fdcount(const void *a, const void *b)
 	const struct pm_fdcount *x = a, *y = b;
 
 	return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+static int snap_cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
 }
 
 static int snap_pid_in(const pid_t *v, size_t n, pid_t pid)
@@ -216,6 +219,38 @@ static void snap_u32_keep(uint32_t *v, size_t *nv, const uint32_t *inos, size_t 
 	*nv = k;
 }
 
+/* *v (ascending, distinct) becomes its union with add (n values, ascending,
+ * distinct), merged through *tmp. 0 or -1 (ENOMEM). */
+static int snap_u32_union(uint32_t **v, size_t *nv, size_t *cap, const uint32_t *add, size_t n,
+			  uint32_t **tmp, size_t *cap_tmp)
+{
+	size_t i = 0, j = 0, k = 0, c;
+	uint32_t *t;
+
+	if (n == 0)
+		return 0;
+	if (snap_grow((void **)tmp, cap_tmp, *nv + n, sizeof(**tmp)) == -1)
+		return -1;
+	t = *tmp;
+	while (i < *nv || j < n) {
+		if (j == n || (i < *nv && (*v)[i] < add[j]))
+			t[k++] = (*v)[i++];
+		else if (i == *nv || add[j] < (*v)[i])
+			t[k++] = add[j++];
+		else {
+			t[k++] = (*v)[i++];
+			j++;
+		}
+	}
+	*tmp = *v;
+	c = *cap_tmp;
+	*cap_tmp = *cap;
+	*v = t;
+	*cap = c;
+	*nv = k;
+	return 0;
+}
+
 /* The states whose owners the detectors need from every process. */
 static int snap_state_needs_owner(unsigned st)
 {
@@ -223,122 +258,28 @@ static int snap_state_needs_owner(unsigned st)
 	       ((SD_STATE_BIT(SD_LISTEN) | SD_STATES_HALF_CLOSED) & SD_STATE_BIT(st));
 }
 
-/* Records the result of a full scan (s->owners, p->inos) as the cache. */
-static int snap_cache_fill(struct snap_probe *p, const struct pm_owners *o)
-{
-	struct pm_owners *c = &p->cache;
+/* ---- incremental owners (snap_opts.scan_pids) ----
+ *
+ * Other processes' fd tables are read by two passes of procmap_sweep, each
+ * a budget of fds at a time, beside the sock_diag dump:
+ *
+ *   the sweep  every process in pid order; begins every full_every takes at
+ *              most; when it ends, every inode dumped before it began has
+ *              been looked for in every process ("known"), found or not;
+ *   the hunt   begins when a listening or half-closed socket has an inode
+ *              that is neither known nor owned in the cache; processes the
+ *              sweep has not read yet first, then the fewest fds first;
+ *              ends as soon as it has seen every inode it hunts (else,
+ *              having read every process, it makes them known).
+ *
+ * Both write into p->cache, the inode -> owner table that persists between
+ * takes: a process read to the end of its table replaces its entries; a
+ * process read in part adds its sockets; entries leave when their inode
+ * leaves the dump or their process has exited. */
 
-	if (snap_grow((void **)&c->v, &c->cap, o->len ? o->len : 1, sizeof(*c->v)) == -1 ||
-	    snap_grow((void **)&c->scanned, &c->cap_scanned, o->nscanned ? o->nscanned : 1,
-		      sizeof(*c->scanned)) == -1 ||
-	    snap_grow((void **)&p->known, &p->cap_known, p->ninos ? p->ninos : 1,
-		      sizeof(*p->known)) == -1)
-		return -1;
-	memcpy(c->v, o->v, o->len * sizeof(*c->v));
-	c->len = o->len;
-	memcpy(c->scanned, o->scanned, o->nscanned * sizeof(*c->scanned));
-	c->nscanned = o->nscanned;
-	memcpy(p->known, p->inos, p->ninos * sizeof(*p->known));
-	p->nknown = p->ninos;
-	p->cache_ok = 1;
-	p->since_full = 0;
-	p->full_scans++;
-	return 0;
-}
-
-/* Adds to out the cached owners (and fd counts) of processes outside
- * o->scan_pids, for the inodes still dumped; out is then sorted. */
-static int snap_cache_merge(struct snap_probe *p, const struct snap_opts *o,
-			    struct pm_owners *out)
-{
-	struct pm_owners *c = &p->cache;
-	size_t i;
-
-	snap_owners_keep(c, p->inos, p->ninos);
-	snap_u32_keep(p->known, &p->nknown, p->inos, p->ninos);
-	for (i = 0; i < c->len; i++) {
-		if (snap_pid_in(o->scan_pids, o->nscan_pids, c->v[i].pid))
-			continue;
-		if (snap_grow((void **)&out->v, &out->cap, out->len + 1, sizeof(*out->v)) == -1)
-			return -1;
-		out->v[out->len++] = c->v[i];
-	}
-	for (i = 0; i < c->nscanned; i++) {
-		if (snap_pid_in(o->scan_pids, o->nscan_pids, c->scanned[i].pid))
-			continue;
-		if (snap_grow((void **)&out->scanned, &out->cap_scanned, out->nscanned + 1,
-			      sizeof(*out->scanned)) == -1)
-			return -1;
-		out->scanned[out->nscanned++] = c->scanned[i];
-	}
-	qsort(out->v, out->len, sizeof(*out->v), snap_cmp_owner);
-	qsort(out->scanned, out->nscanned, sizeof(*out->scanned), snap_cmp_fdcount);
-	return 0;
-}
-
-/* Drops the owner entries of processes that are not in procs (exited). */
-static void snap_owners_alive(struct pm_owners *o, const struct pm_procs *procs)
-{
-	size_t i, k = 0;
-
-	for (i = 0; i < o->len; i++)
-		if (pm_procs_find(procs, o->v[i].pid))
-			o->v[k++] = o->v[i];
-	o->len = k;
-}
-
-/* Owners for a take with o->scan_pids (see snapshot_take): s->owners and
- * s->owners_partial. */
-static int snap_full_due(const struct snap_probe *p, const struct snap_opts *o)
-{
-	unsigned every = o->full_every ? o->full_every : SNAP_FULL_EVERY;
-
-	return !p->cache_ok || p->since_full + 1 >= every;
-}
-
-/* full_done: s->owners already holds a full scan's (run beside the dump). */
-static int snap_owners_partial(struct snap_probe *p, const struct snap_opts *o,
-			       struct snapshot *s, uint64_t netns_ino, int full_done,
-			       char *err, size_t errlen)
-{
-	int full = full_done || snap_full_due(p, o);
-	size_t i;
-
-	if (!full) {
-		if (procmap_owners(&p->pm, p->inos, p->ninos, netns_ino, o->scan_pids,
-				   o->nscan_pids, &s->owners, err, errlen) == -1)
-			return -1;
-		for (i = 0; i < s->socks.len && !full; i++) {
-			const struct sd_sock *k = &s->socks.socks[i];
-
-			if (k->ino == 0 || !snap_state_needs_owner(k->state))
-				continue;
-			if (!snap_u32_has(p->known, p->nknown, k->ino) &&
-			    !pm_owners_find(&s->owners, k->ino))
-				full = 1;
-		}
-	}
-	if (full) {
-		if (!full_done && procmap_owners(&p->pm, p->inos, p->ninos, netns_ino, NULL, 0,
-						 &s->owners, err, errlen) == -1)
-			return -1;
-		if (snap_cache_fill(p, &s->owners) == -1)
-			goto nomem;
-		s->owners_partial = 0;
-		return 0;
-	}
-	p->since_full++;
-	if (snap_cache_merge(p, o, &s->owners) == -1)
-		goto nomem;
-	s->owners_partial = 1;
-	return 0;
-nomem:
-	snprintf(err, errlen, "snapshot: %s", strerror(errno));
-	return -1;
-}
-
-/* The /proc scan, run beside the sock_diag dump: it reads the owners of
- * every socket, the dump tells afterwards which ones are wanted. */
+/* The /proc scan of a take without o->scan_pids, run beside the sock_diag
+ * dump: it reads the owners of every socket, the dump tells afterwards
+ * which ones are wanted. */
 struct snap_scan {
 	struct procmap *pm;
 	uint64_t netns_ino;
@@ -358,15 +299,437 @@ static void *snap_scan_run(void *arg)
 	return NULL;
 }
 
+struct snap_bg {
+	struct snap_probe *p;
+	const struct snap_opts *o;
+	uint64_t netns_ino;
+	size_t budget;          /* in: for this take; out: what is left */
+	int begin_sweep;
+	int began, sweep_ended, hunt_ended;
+	int rc;
+	int err_no;
+	char err[256];
+};
+
+/* Enough for the hunt's half to open a process and read from it. */
+#define SNAP_SCAN_BUDGET_MIN (4 * PM_SWEEP_PROC_COST)
+
+static size_t snap_budget(const struct snap_opts *o)
+{
+	size_t b = o->scan_budget ? o->scan_budget : SNAP_SCAN_BUDGET;
+
+	return b < SNAP_SCAN_BUDGET_MIN ? SNAP_SCAN_BUDGET_MIN : b;
+}
+
+/* The steps that need no dump: the hunt from the last take on (half the
+ * budget when the sweep also reads), then the sweep. */
+static void snap_bg_steps(struct snap_bg *bg)
+{
+	struct snap_probe *p = bg->p;
+	const struct snap_opts *o = bg->o;
+	int rc;
+
+	bg->rc = 0;
+	if (p->hunt.active) {
+		size_t share = p->sweep.active || bg->begin_sweep ? bg->budget / 2 : bg->budget;
+		size_t left = share;
+
+		rc = procmap_sweep_step(&p->pm, &p->hunt, &left, o->scan_pids, o->nscan_pids,
+					&p->found, bg->err, sizeof(bg->err));
+		bg->budget -= share - left;
+		if (rc == -1)
+			goto fail;
+		bg->hunt_ended = rc == 1;
+	}
+	if (bg->begin_sweep) {
+		struct pm_sweep_opts so = { .netns_ino = bg->netns_ino, .order = PM_SWEEP_BY_PID };
+
+		if (procmap_sweep_begin(&p->pm, &p->sweep, &so, bg->err, sizeof(bg->err)) == -1)
+			goto fail;
+		bg->began = 1;
+	}
+	if (p->sweep.active && bg->budget > 0) {
+		rc = procmap_sweep_step(&p->pm, &p->sweep, &bg->budget, o->scan_pids,
+					o->nscan_pids, &p->found, bg->err, sizeof(bg->err));
+		if (rc == -1)
+			goto fail;
+		bg->sweep_ended = rc == 1;
+	}
+	return;
+fail:
+	bg->rc = -1;
+	bg->err_no = errno;
+}
+
+static void *snap_bg_run(void *arg)
+{
+	snap_bg_steps(arg);
+	return NULL;
+}
+
+/* Folds what the passes read (p->found) into p->cache: see above. Entries of
+ * o->scan_pids are left out (each take reads those processes itself). */
+static int snap_cache_update(struct snap_probe *p, const struct snap_opts *o)
+{
+	struct pm_owners *c = &p->cache, *f = &p->found;
+	size_t i, k = 0;
+
+	if (f->nscanned > 1)
+		qsort(f->scanned, f->nscanned, sizeof(*f->scanned), snap_cmp_fdcount);
+	for (i = 0; i < c->len; i++) {
+		const struct pm_owner *e = &c->v[i];
+		uint32_t nfds;
+
+		if (!snap_u32_has(p->inos, p->ninos, e->ino) ||
+		    snap_pid_in(o->scan_pids, o->nscan_pids, e->pid) ||
+		    pm_owners_nfds(f, e->pid, &nfds))
+			continue;
+		c->v[k++] = *e;
+	}
+	c->len = k;
+	for (i = 0; i < f->len; i++) {
+		const struct pm_owner *e = &f->v[i];
+
+		if (!snap_u32_has(p->inos, p->ninos, e->ino) ||
+		    snap_pid_in(o->scan_pids, o->nscan_pids, e->pid))
+			continue;
+		if (snap_grow((void **)&c->v, &c->cap, c->len + 1, sizeof(*c->v)) == -1)
+			return -1;
+		c->v[c->len++] = *e;
+	}
+	/* Filtering kept the order: only additions need a sort. A process
+	 * read twice in one take (hunt and sweep) gives its sockets twice. */
+	if (c->len > k) {
+		qsort(c->v, c->len, sizeof(*c->v), snap_cmp_owner);
+		for (i = k = 0; i < c->len; i++)
+			if (k == 0 || snap_cmp_owner(&c->v[k - 1], &c->v[i]) != 0 ||
+			    c->v[k - 1].fd != c->v[i].fd)
+				c->v[k++] = c->v[i];
+		c->len = k;
+	}
+
+	/* The fd counts: the latest of each process. */
+	if (f->nscanned > 0) {
+		size_t n = c->nscanned, j;
+
+		if (snap_grow((void **)&c->scanned, &c->cap_scanned, n + f->nscanned,
+			      sizeof(*c->scanned)) == -1)
+			return -1;
+		for (j = 0; j < f->nscanned; j++) {
+			size_t lo = 0, hi = n;
+
+			while (lo < hi) {
+				size_t mid = lo + (hi - lo) / 2;
+
+				if (c->scanned[mid].pid < f->scanned[j].pid)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			if (lo < n && c->scanned[lo].pid == f->scanned[j].pid)
+				c->scanned[lo].nfds = f->scanned[j].nfds;
+			else
+				c->scanned[c->nscanned++] = f->scanned[j];
+		}
+		if (c->nscanned > n) {
+			qsort(c->scanned, c->nscanned, sizeof(*c->scanned), snap_cmp_fdcount);
+			for (i = k = 0; i < c->nscanned; i++)
+				if (k == 0 || c->scanned[k - 1].pid != c->scanned[i].pid)
+					c->scanned[k++] = c->scanned[i];
+			c->nscanned = k;
+		}
+	}
+	f->len = 0;
+	f->nscanned = 0;
+	return 0;
+}
+
+/* Whether some process is known to hold ino: in the take's own scan (s->owners,
+ * sorted) or in the cache. */
+static int snap_ino_owned(const struct snap_probe *p, const struct snapshot *s, uint32_t ino)
+{
+	return pm_owners_find(&s->owners, ino) != NULL || pm_owners_find(&p->cache, ino) != NULL;
+}
+
+/* The listening and half-closed inodes of the dump that no process is known
+ * to hold and that no completed pass has looked for, into p->unknown
+ * (ascending, distinct). */
+static int snap_unknown(struct snap_probe *p, const struct snapshot *s)
+{
+	size_t i, k;
+
+	p->nunknown = 0;
+	for (i = 0; i < s->socks.len; i++) {
+		const struct sd_sock *sk = &s->socks.socks[i];
+
+		if (sk->ino == 0 || !snap_state_needs_owner(sk->state) ||
+		    snap_u32_has(p->known, p->nknown, sk->ino) || snap_ino_owned(p, s, sk->ino))
+			continue;
+		if (snap_grow((void **)&p->unknown, &p->cap_unknown, p->nunknown + 1,
+			      sizeof(*p->unknown)) == -1)
+			return -1;
+		p->unknown[p->nunknown++] = sk->ino;
+	}
+	if (p->nunknown > 1)
+		qsort(p->unknown, p->nunknown, sizeof(*p->unknown), snap_cmp_u32);
+	for (i = k = 0; i < p->nunknown; i++)
+		if (k == 0 || p->unknown[k - 1] != p->unknown[i])
+			p->unknown[k++] = p->unknown[i];
+	p->nunknown = k;
+	return 0;
+}
+
+/* A hunt has ended: the targets it did not see are known (looked for
+ * everywhere). */
+static int snap_hunt_ended(struct snap_probe *p)
+{
+	int rc = 0;
+
+	if (p->hunt.nstop_left > 0)
+		rc = snap_u32_union(&p->known, &p->nknown, &p->cap_known, p->targets,
+				    p->ntargets, &p->u32_tmp, &p->cap_u32_tmp);
+	p->ntargets = 0;
+	return rc;
+}
+
+/* Ends the hunt early when every target is owned or gone. */
+static void snap_hunt_check(struct snap_probe *p, const struct snapshot *s)
+{
+	size_t i;
+
+	if (!p->hunt.active)
+		return;
+	for (i = 0; i < p->ntargets; i++)
+		if (snap_u32_has(p->inos, p->ninos, p->targets[i]) &&
+		    !snap_ino_owned(p, s, p->targets[i]))
+			return;
+	procmap_sweep_end(&p->hunt);
+	p->ntargets = 0;
+}
+
+/* Adds the cache's owners (and fd counts) of processes outside
+ * o->scan_pids to out (sorted, from the take's scan), keeping it sorted:
+ * two sorted tables merged through p->merge. */
+static int snap_cache_merge(struct snap_probe *p, const struct snap_opts *o,
+			    struct pm_owners *out)
+{
+	const struct pm_owners *c = &p->cache;
+	struct pm_owner *m;
+	size_t i = 0, j = 0, k = 0, cap, n = out->nscanned;
+
+	if (snap_grow((void **)&p->merge, &p->cap_merge, out->len + c->len + 1,
+		      sizeof(*p->merge)) == -1)
+		return -1;
+	m = p->merge;
+	while (i < out->len || j < c->len) {
+		if (j < c->len && snap_pid_in(o->scan_pids, o->nscan_pids, c->v[j].pid)) {
+			j++;
+			continue;
+		}
+		if (j == c->len || (i < out->len && snap_cmp_owner(&out->v[i], &c->v[j]) <= 0))
+			m[k++] = out->v[i++];
+		else
+			m[k++] = c->v[j++];
+	}
+	p->merge = out->v;
+	cap = p->cap_merge;
+	p->cap_merge = out->cap;
+	out->v = m;
+	out->cap = cap;
+	out->len = k;
+	for (i = 0; i < c->nscanned; i++) {
+		if (snap_pid_in(o->scan_pids, o->nscan_pids, c->scanned[i].pid))
+			continue;
+		if (snap_grow((void **)&out->scanned, &out->cap_scanned, out->nscanned + 1,
+			      sizeof(*out->scanned)) == -1)
+			return -1;
+		out->scanned[out->nscanned++] = c->scanned[i];
+	}
+	if (out->nscanned > n)
+		qsort(out->scanned, out->nscanned, sizeof(*out->scanned), snap_cmp_fdcount);
+	return 0;
+}
+
+/* Drops the owner entries of processes that are not in procs (exited). */
+static void snap_owners_alive(struct pm_owners *o, const struct pm_procs *procs)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < o->len; i++)
+		if (pm_procs_find(procs, o->v[i].pid))
+			o->v[k++] = o->v[i];
+	o->len = k;
+}
+
+/* The cache after procmap_procs: entries of exited processes leave it, and
+ * a known inode that thereby lost its last owner is known no more (the
+ * socket lives on, so some other process holds it). */
+static void snap_cache_alive(struct snap_probe *p, const struct snapshot *s)
+{
+	struct pm_owners *c = &p->cache;
+	size_t i, k = 0, u = 0;
+
+	for (i = 0; i < c->len; i++) {
+		const struct pm_owner *e = &c->v[i];
+
+		if (pm_procs_find(&s->procs, e->pid)) {
+			c->v[k++] = *e;
+			continue;
+		}
+		if (snap_u32_has(p->known, p->nknown, e->ino) &&
+		    !pm_owners_find(&s->owners, e->ino)) {
+			/* Marked for removal below; known stays sorted. */
+			if (snap_grow((void **)&p->unknown, &p->cap_unknown, u + 1,
+				      sizeof(*p->unknown)) == 0)
+				p->unknown[u++] = e->ino;
+		}
+	}
+	c->len = k;
+	if (u == 0)
+		return;
+	qsort(p->unknown, u, sizeof(*p->unknown), snap_cmp_u32);
+	for (i = k = 0; i < p->nknown; i++) {
+		size_t lo = 0, hi = u;
+		int drop = 0;
+
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (p->unknown[mid] == p->known[i]) {
+				drop = 1;
+				break;
+			}
+			if (p->unknown[mid] < p->known[i])
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (!drop || pm_owners_find(c, p->known[i]))
+			p->known[k++] = p->known[i];
+	}
+	p->nknown = k;
+	p->nunknown = 0;
+}
+
+/* The owners of a take with o->scan_pids, after the dump (bg: the steps
+ * run beside it): s->owners from the take's own scan and the cache. */
+static int snap_owners_incremental(struct snap_probe *p, const struct snap_opts *o,
+				   struct snapshot *s, struct snap_bg *bg,
+				   char *err, size_t errlen)
+{
+	size_t left = bg->budget;
+	int rc;
+
+	if (bg->rc == -1) {
+		snprintf(err, errlen, "%s", bg->err);
+		errno = bg->err_no;
+		return -1;
+	}
+	if (procmap_owners(&p->pm, p->inos, p->ninos, bg->netns_ino, o->scan_pids,
+			   o->nscan_pids, &s->owners, err, errlen) == -1)
+		return -1;
+	if (bg->began) {
+		/* What the sweep will have looked for everywhere: the inodes
+		 * dumped before it began (at the first take, the ones it
+		 * races with too). The fd counts of processes gone since the
+		 * last sweep go. */
+		const uint32_t *from = p->took ? p->prev_inos : p->inos;
+		size_t n = p->took ? p->nprev_inos : p->ninos;
+		size_t i, k = 0;
+
+		if (snap_grow((void **)&p->cycle, &p->cap_cycle, n ? n : 1,
+			      sizeof(*p->cycle)) == -1)
+			goto nomem;
+		if (n > 0)
+			memcpy(p->cycle, from, n * sizeof(*p->cycle));
+		p->ncycle = n;
+		for (i = 0; i < p->cache.nscanned; i++) {
+			pid_t pid = p->cache.scanned[i].pid;
+			size_t lo = 0, hi = p->sweep.npids;
+
+			while (lo < hi) {
+				size_t mid = lo + (hi - lo) / 2;
+
+				if (p->sweep.pids[mid] < pid)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			if (lo < p->sweep.npids && p->sweep.pids[lo] == pid)
+				p->cache.scanned[k++] = p->cache.scanned[i];
+		}
+		p->cache.nscanned = k;
+		p->since_full = 0;
+	}
+	if (snap_cache_update(p, o) == -1)
+		goto nomem;
+	if (bg->sweep_ended) {
+		if (snap_u32_union(&p->known, &p->nknown, &p->cap_known, p->cycle, p->ncycle,
+				   &p->u32_tmp, &p->cap_u32_tmp) == -1)
+			goto nomem;
+		p->ncycle = 0;
+		p->cache_ok = 1;
+		p->full_scans++;
+		p->sweep_denied = p->sweep.denied;
+	}
+	if (bg->hunt_ended && snap_hunt_ended(p) == -1)
+		goto nomem;
+	snap_u32_keep(p->known, &p->nknown, p->inos, p->ninos);
+	snap_hunt_check(p, s);
+
+	/* A new hunt, with what is left of the budget. Inodes found unknown
+	 * while a hunt runs wait for it to end (it has passed processes by
+	 * already). */
+	if (!p->hunt.active && snap_unknown(p, s) == -1)
+		goto nomem;
+	if (!p->hunt.active && p->nunknown > 0) {
+		struct pm_sweep_opts ho = {
+			.netns_ino = bg->netns_ino, .order = PM_SWEEP_BY_SIZE,
+			.hint = p->cache.scanned, .nhint = p->cache.nscanned,
+			.stop = p->unknown, .nstop = p->nunknown,
+		};
+
+		if (procmap_sweep_begin(&p->pm, &p->hunt, &ho, err, errlen) == -1)
+			return -1;
+		if (snap_grow((void **)&p->targets, &p->cap_targets, p->nunknown,
+			      sizeof(*p->targets)) == -1)
+			goto nomem;
+		memcpy(p->targets, p->unknown, p->nunknown * sizeof(*p->targets));
+		p->ntargets = p->nunknown;
+		p->hunts++;
+		if (left > 0) {
+			rc = procmap_sweep_step(&p->pm, &p->hunt, &left, o->scan_pids,
+						o->nscan_pids, &p->found, err, errlen);
+			if (rc == -1)
+				return -1;
+			if (snap_cache_update(p, o) == -1)
+				goto nomem;
+			if (rc == 1 && snap_hunt_ended(p) == -1)
+				goto nomem;
+			snap_hunt_check(p, s);
+		}
+	}
+	p->last_read = snap_budget(o) - left;
+	p->since_full++;
+	if (snap_cache_merge(p, o, &s->owners) == -1)
+		goto nomem;
+	s->owners_partial = 1;
+	return 0;
+nomem:
+	snprintf(err, errlen, "snapshot: %s", strerror(errno));
+	return -1;
+}
+
 int snapshot_take(struct snap_probe *p, const struct snap_opts *o, struct snapshot *s,
 		  char *err, size_t errlen)
 {
 	struct sd_filter f;
 	struct snap_scan scan;
-	pthread_t scan_tid;
+	struct snap_bg bg;
+	pthread_t tid;
 	uint64_t ns_ino = 0;
 	size_t i;
-	int scanning = 0, dumped;
+	int incremental, scanning = 0, stepping = 0, dumped;
 
 	if (!p->open) {
 		snprintf(err, errlen, "snapshot: probe not open");
@@ -401,6 +764,7 @@ int snapshot_take(struct snap_probe *p, const struct snap_opts *o, struct snapsh
 			return -1;
 		p->pm_ready = 1;
 	}
+	incremental = o->want_owners && o->nscan_pids > 0;
 	/* Only processes of the dumped namespace can own its sockets (short
 	 * of fd passing across namespaces, which is not followed). Under an
 	 * injected /proc root the namespace inodes of the fake tree are not
@@ -410,13 +774,40 @@ int snapshot_take(struct snap_probe *p, const struct snap_opts *o, struct snapsh
 	scan.netns_ino = o->procroot ? 0 : ns_ino;
 	scan.out = &s->owners;
 	scan.rc = -1;
-	/* The two costs of a pass, the dump and the /proc scan, are both CPU
-	 * in the kernel: they run at once. */
-	if (o->want_owners && (o->nscan_pids == 0 || snap_full_due(p, o)))
-		scanning = pthread_create(&scan_tid, NULL, snap_scan_run, &scan) == 0;
+	memset(&bg, 0, sizeof(bg));
+	bg.p = p;
+	bg.o = o;
+	bg.netns_ino = scan.netns_ino;
+	bg.budget = snap_budget(o);
+	/* The costs of a pass, the dump and the /proc reads, are both CPU in
+	 * the kernel: they run at once. */
+	if (incremental) {
+		unsigned every = o->full_every ? o->full_every : SNAP_FULL_EVERY;
+
+		bg.begin_sweep = !p->sweep.active && (!p->sweep_begun || p->since_full >= every);
+		if (bg.begin_sweep) {
+			/* The inodes dumped before the sweep begins: the last take's. */
+			if (snap_grow((void **)&p->prev_inos, &p->cap_prev_inos,
+				      p->ninos ? p->ninos : 1, sizeof(*p->prev_inos)) == -1) {
+				snprintf(err, errlen, "snapshot: %s", strerror(errno));
+				return -1;
+			}
+			if (p->ninos > 0)
+				memcpy(p->prev_inos, p->inos, p->ninos * sizeof(*p->inos));
+			p->nprev_inos = p->ninos;
+			p->sweep_begun = 1;
+		}
+		p->found.len = 0;
+		p->found.nscanned = 0;
+		stepping = pthread_create(&tid, NULL, snap_bg_run, &bg) == 0;
+	} else if (o->want_owners) {
+		scanning = pthread_create(&tid, NULL, snap_scan_run, &scan) == 0;
+	}
 	dumped = sockdiag_dump(&p->sd, &f, &s->socks, err, errlen);
-	if (scanning)
-		pthread_join(scan_tid, NULL);
+	if (scanning || stepping)
+		pthread_join(tid, NULL);
+	else if (incremental)
+		snap_bg_steps(&bg);
 	if (dumped == -1)
 		return -1;
 	s->t_mono_ms = clock_mono_ms();
@@ -435,24 +826,22 @@ int snapshot_take(struct snap_probe *p, const struct snap_opts *o, struct snapsh
 				return -1;
 			}
 			snap_owners_keep(&s->owners, p->inos, p->ninos);
-		}
-		if (o->nscan_pids) {
-			if (snap_owners_partial(p, o, s, scan.netns_ino, scanning, err,
-						errlen) == -1)
+		} else if (incremental) {
+			if (snap_owners_incremental(p, o, s, &bg, err, errlen) == -1)
 				return -1;
-		} else if (!scanning &&
-			   procmap_owners(&p->pm, p->inos, p->ninos, scan.netns_ino, NULL, 0,
+		} else if (procmap_owners(&p->pm, p->inos, p->ninos, scan.netns_ino, NULL, 0,
 					  &s->owners, err, errlen) == -1) {
 			return -1;
 		}
-		s->denied = p->pm.denied;
+		p->took = 1;
+		s->denied = p->pm.denied + (incremental ? p->sweep_denied : 0);
 		if (procmap_procs(&p->pm, &s->owners, &s->procs) == -1) {
 			snprintf(err, errlen, "snapshot: process facts: %s", strerror(errno));
 			return -1;
 		}
-		if (s->owners_partial) {
+		if (incremental) {
 			snap_owners_alive(&s->owners, &s->procs);
-			snap_owners_alive(&p->cache, &s->procs);
+			snap_cache_alive(p, s);
 		}
 		s->have_owners = 1;
 	}

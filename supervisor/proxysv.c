@@ -980,6 +980,18 @@ static int owner_has(const struct snapshot *s, uint32_t ino, pid_t pid)
 	return 0;
 }
 
+/* The open fds of a live generation: the count the last snapshot took
+ * while reading its fd table (every tick reads our generations'), else
+ * (no snapshot yet, or it failed) a listing of /proc/PID/fd. */
+static long gen_fd_count(pid_t pid)
+{
+	uint32_t n;
+
+	if (S.have_snap && S.snap.have_owners && pm_owners_nfds(&S.snap.owners, pid, &n))
+		return (long)n;
+	return spawn_fd_count(pid);
+}
+
 /* The ports the tick probes (kernel-filtered): every listener's, and every
  * server's (the generations' connections to their backends). */
 static void ports_refresh(void)
@@ -1127,7 +1139,7 @@ static void gens_json(struct json *j)
 		time_or_null(j, "deadline", g->deadline_ms);
 		gen_sessions_json(j, g->pid);
 		if (g->state != GEN_ST_EXITED) {
-			long n = spawn_fd_count(g->pid);
+			long n = gen_fd_count(g->pid);
 
 			if (n >= 0)
 				json_int(j, "fds", n);
@@ -1323,8 +1335,8 @@ static void tick_cb(struct loop_timer *t)
 	so.ports = S.ports;
 	so.nports = S.nports;
 	/* Our own fds (the listeners we hold) and our generations' are read
-	 * every tick, every process's only when the snapshot needs them
-	 * (snapshot_take, scan_pids). */
+	 * every tick; other processes' a budget of fds a tick, so that no tick
+	 * reads every process at once (snapshot_take, scan_pids). */
 	spids[nsp++] = getpid();
 	for (size_t i = 0; i < S.gens.len && nsp < sizeof(spids) / sizeof(spids[0]); i++)
 		if (S.gens.v[i]->state != GEN_ST_EXITED && S.gens.v[i]->pid > 0)
@@ -1377,9 +1389,13 @@ static void tick_cb(struct loop_timer *t)
 			char subj[32];
 
 			for (size_t i = 0; i < S.gens.len; i++) {
-				snprintf(subj, sizeof(subj), "gen:%" PRId64, S.gens.v[i]->num);
+				const struct gen *g = S.gens.v[i];
+
+				if (g->state == GEN_ST_EXITED || g->pid <= 0)
+					continue;
+				snprintf(subj, sizeof(subj), "gen:%" PRId64, g->num);
 				store_sample_add(S.store, now, subj, "fds",
-						 (double)spawn_fd_count(S.gens.v[i]->pid));
+						 (double)gen_fd_count(g->pid));
 			}
 			if (S.tick % 60 == 0)
 				(void)store_maintain(S.store, now);

@@ -14,18 +14,20 @@
  * its deadline is the normal course of a reload, not an incident.
  *
  * Socket owners: a tick reads the fds of the supervisor and its
- * generations only; every process's are read (a full scan) when a
- * listening or half-closed socket of the dump has an inode the last full
- * scan did not look for and our own fds do not hold, and every tenth tick
- * (snapshot_take with scan_pids). Other processes' sockets keep the owners
- * the last full scan found while the inode is dumped and the process lives.
- * So the owners of every listening socket (duplicate_listener, stopped
- * owners) and of every half-closed socket are what a full scan would give:
- * half_close_buildup's "pid:0" finding counts only sockets a full scan
- * found without a visible owner (or without an inode), never sockets merely
- * not mapped this tick. A foreign established socket that appeared since
- * the last full scan counts under pid 0 until the next one; no detector
- * reports pid 0 for states other than the half-closed ones.
+ * generations in full, other processes' incrementally (snapshot_take with
+ * scan_pids): a budget of fd entries a tick, a pass over every process
+ * every tenth tick at most, and a hunt, processes not read yet and small
+ * ones first, for any listening or half-closed socket whose owner is not
+ * known. Owners found stay while the inode is dumped and the process lives.
+ * So the owners of listening sockets (duplicate_listener, stopped owners)
+ * and of half-closed sockets are those a full scan would give, once the
+ * hunt has read their process: a tick or two for a small process, more for
+ * one with many fds. Until then such a socket counts under pid 0:
+ * half_close_buildup's "pid:0" finding can count it, which the hysteresis
+ * (K ticks) absorbs for short hunts. A foreign established socket that
+ * appeared since the sweep last read its process counts under pid 0 until
+ * the sweep gets there; no detector reports pid 0 for states other than
+ * the half-closed ones.
  */
 #include "config.h"
 

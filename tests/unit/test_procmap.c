@@ -588,6 +588,187 @@ static void test_procmap_owners_parallel(void **state)
 	pm_owners_free(&o);
 }
 
+/* ---- sweeps ---- */
+
+/* Whether out holds (ino, pid, fd). */
+static int has_owner(const struct pm_owners *o, uint32_t ino, pid_t pid, int fd)
+{
+	for (size_t i = 0; i < o->len; i++)
+		if (o->v[i].ino == ino && o->v[i].pid == pid && o->v[i].fd == fd)
+			return 1;
+	return 0;
+}
+
+static uint32_t scanned_nfds(const struct pm_owners *o, pid_t pid)
+{
+	uint32_t n = 0;
+
+	for (size_t i = 0; i < o->nscanned; i++)
+		if (o->scanned[i].pid == pid)
+			n = o->scanned[i].nfds;
+	return n;
+}
+
+/* Budget 3 a step: no step spends more, the pass goes on where the last
+ * step stopped (inside a process too), and a process read in full hands
+ * out every socket with its fd count. */
+static void test_procmap_sweep_budget_resumes(void **state)
+{
+	struct pm_sweep_opts so = { .order = PM_SWEEP_BY_PID };
+	struct pm_sweep sw = { 0 };
+	struct pm_owners o = { 0 };
+	struct procmap pm;
+	char err[256] = "";
+	int rc = 0, steps = 0;
+
+	(void)state;
+	init_fake(&pm);
+	assert_int_equal(procmap_sweep_begin(&pm, &sw, &so, err, sizeof(err)), 0);
+	assert_true(sw.active);
+	assert_int_equal(sw.npids, 4);
+	assert_int_equal(sw.pids[0], 100);
+	assert_int_equal(sw.pids[3], 400);
+	/* 100: 2 + 5 fds, 200: 2 + 3, 300 and 400: 2 each (no fd directory):
+	 * 16 units. */
+	while (rc == 0) {
+		size_t budget = 3;
+
+		rc = procmap_sweep_step(&pm, &sw, &budget, NULL, 0, &o, err, sizeof(err));
+		assert_true(rc == 0 || rc == 1);
+		assert_true(budget <= 3);
+		if (rc == 0)
+			assert_true(budget < PM_SWEEP_PROC_COST);
+		steps++;
+		assert_true(steps <= 7);
+		if (steps == 1) {
+			/* Inside 100: it is not finished yet. */
+			assert_int_equal(sw.cur, 100);
+			assert_int_equal(o.nscanned, 0);
+		}
+	}
+	assert_true(steps >= 6);
+	assert_false(sw.active);
+	assert_int_equal(sw.fds, 8);
+	assert_int_equal(sw.vanished, 2);
+	assert_int_equal(sw.denied, 0);
+	assert_int_equal(o.nscanned, 2);
+	assert_int_equal(scanned_nfds(&o, 100), 5);
+	assert_int_equal(scanned_nfds(&o, 200), 3);
+	assert_true(has_owner(&o, 123, 100, 3));
+	assert_true(has_owner(&o, 456, 100, 6));
+	assert_true(has_owner(&o, 123, 200, 7));
+	assert_true(has_owner(&o, 789, 200, 8));
+	/* Nothing else: the malformed links are not sockets. */
+	for (size_t i = 0; i < o.len; i++)
+		assert_true(o.v[i].ino == 123 || o.v[i].ino == 456 || o.v[i].ino == 789);
+	/* An ended pass steps no more. */
+	{
+		size_t budget = 3;
+
+		assert_int_equal(procmap_sweep_step(&pm, &sw, &budget, NULL, 0, &o, err,
+						    sizeof(err)), 1);
+		assert_int_equal(budget, 3);
+	}
+	procmap_sweep_free(&sw);
+	pm_owners_free(&o);
+}
+
+/* By size: processes without a hint first; stop inodes end the pass as soon
+ * as they are seen; skipped pids and other namespaces are not read. */
+static void test_procmap_sweep_by_size_stop(void **state)
+{
+	static const struct pm_fdcount hint[] = { { 100, 5 } };
+	static const uint32_t stop[] = { 789 };
+	static const pid_t skip[] = { 100 };
+	struct pm_sweep_opts so = {
+		.order = PM_SWEEP_BY_SIZE, .hint = hint, .nhint = 1, .stop = stop, .nstop = 1,
+	};
+	struct pm_sweep sw = { 0 };
+	struct pm_owners o = { 0 };
+	struct procmap pm;
+	char err[256] = "";
+	size_t budget = 100;
+
+	(void)state;
+	init_fake(&pm);
+	assert_int_equal(procmap_sweep_begin(&pm, &sw, &so, err, sizeof(err)), 0);
+	assert_int_equal(sw.npids, 4);
+	assert_int_equal(sw.pids[3], 100);
+	assert_int_equal(procmap_sweep_step(&pm, &sw, &budget, NULL, 0, &o, err, sizeof(err)), 1);
+	assert_int_equal(sw.nstop_left, 0);
+	assert_true(has_owner(&o, 789, 200, 8));
+	/* 100, hinted, comes last: never opened. */
+	for (size_t i = 0; i < o.len; i++)
+		assert_int_equal(o.v[i].pid, 200);
+	assert_true(sw.fds <= 3);
+	assert_true(budget >= 100 - 4 * PM_SWEEP_PROC_COST - 3);
+
+	/* An inode nobody holds: every process is read, then the pass ends. */
+	o.len = 0;
+	o.nscanned = 0;
+	so.stop = (const uint32_t[]){ 999 };
+	assert_int_equal(procmap_sweep_begin(&pm, &sw, &so, err, sizeof(err)), 0);
+	budget = 100;
+	assert_int_equal(procmap_sweep_step(&pm, &sw, &budget, NULL, 0, &o, err, sizeof(err)), 1);
+	assert_int_equal(sw.nstop_left, 1);
+	assert_int_equal(o.nscanned, 2);
+	assert_int_equal(sw.fds, 8);
+
+	/* Skipped pid; then a namespace filter. */
+	o.len = 0;
+	o.nscanned = 0;
+	so.nstop = 0;
+	assert_int_equal(procmap_sweep_begin(&pm, &sw, &so, err, sizeof(err)), 0);
+	budget = 100;
+	assert_int_equal(procmap_sweep_step(&pm, &sw, &budget, skip, 1, &o, err, sizeof(err)), 1);
+	assert_int_equal(o.nscanned, 1);
+	assert_int_equal(o.scanned[0].pid, 200);
+	o.len = 0;
+	o.nscanned = 0;
+	so.order = PM_SWEEP_BY_PID;
+	so.netns_ino = NS_A;
+	assert_int_equal(procmap_sweep_begin(&pm, &sw, &so, err, sizeof(err)), 0);
+	budget = 100;
+	assert_int_equal(procmap_sweep_step(&pm, &sw, &budget, NULL, 0, &o, err, sizeof(err)), 1);
+	assert_int_equal(o.nscanned, 1);
+	assert_int_equal(o.scanned[0].pid, 100);
+	assert_int_equal(o.len, 2);
+	/* A pass begun again drops the one in progress. */
+	assert_int_equal(procmap_sweep_begin(&pm, &sw, &so, err, sizeof(err)), 0);
+	budget = 3;
+	assert_int_equal(procmap_sweep_step(&pm, &sw, &budget, NULL, 0, &o, err, sizeof(err)), 0);
+	assert_int_equal(sw.cur, 100);
+	assert_int_equal(procmap_sweep_begin(&pm, &sw, &so, err, sizeof(err)), 0);
+	assert_int_equal(sw.cur, 0);
+	assert_int_equal(sw.next, 0);
+	procmap_sweep_end(&sw);
+	assert_false(sw.active);
+	procmap_sweep_free(&sw);
+	pm_owners_free(&o);
+
+	/* A root that cannot be read. */
+	snprintf(pm.root, sizeof(pm.root), "%s/absent", root);
+	assert_int_equal(procmap_sweep_begin(&pm, &sw, &so, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "absent"));
+	assert_false(sw.active);
+	procmap_sweep_free(&sw);
+}
+
+static void test_procmap_owners_nfds(void **state)
+{
+	struct pm_fdcount sc[] = { { 10, 4 }, { 20, 0 }, { 30, 9 } };
+	struct pm_owners o = { .scanned = sc, .nscanned = 3 };
+	uint32_t n = 77;
+
+	(void)state;
+	assert_int_equal(pm_owners_nfds(&o, 30, &n), 1);
+	assert_int_equal(n, 9);
+	assert_int_equal(pm_owners_nfds(&o, 20, &n), 1);
+	assert_int_equal(n, 0);
+	assert_int_equal(pm_owners_nfds(&o, 15, &n), 0);
+	assert_int_equal(pm_owners_nfds(&o, 40, &n), 0);
+}
+
 static uint64_t self_netns(void)
 {
 	struct stat st;
@@ -713,6 +894,9 @@ int main(void)
 		cmocka_unit_test(test_procmap_procs_sorted),
 		cmocka_unit_test(test_procmap_procs_by_hand),
 		cmocka_unit_test(test_procmap_owners_parallel),
+		cmocka_unit_test(test_procmap_sweep_budget_resumes),
+		cmocka_unit_test(test_procmap_sweep_by_size_stop),
+		cmocka_unit_test(test_procmap_owners_nfds),
 	};
 	const struct CMUnitTest live[] = {
 		cmocka_unit_test(test_procmap_owners_live),

@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ftw.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -428,6 +430,9 @@ int __real_netns_ino(int nsfd, uint64_t *ino);
 
 static struct {
 	int live;               /* pass every call through to the real probes */
+	int fake;               /* dump fake_socks; procmap reads the (fake) tree */
+	struct sd_sock fake_socks[80];
+	size_t nfake;
 	int dump_fail;
 	struct sd_filter filter;
 	size_t owners_n;        /* n given to procmap_owners */
@@ -469,6 +474,16 @@ int __wrap_sockdiag_dump(struct sockdiag *sd, const struct sd_filter *f, struct 
 		return -1;
 	}
 	sd_table_reset(t);
+	if (mock.fake) {
+		for (i = 0; i < mock.nfake; i++) {
+			struct sd_sock *k = sd_table_push(t);
+
+			if (!k)
+				return -1;
+			*k = mock.fake_socks[i];
+		}
+		return 0;
+	}
 	for (i = 0; i < sizeof(inos) / sizeof(inos[0]); i++) {
 		struct sd_sock *k = sd_table_push(t);
 
@@ -484,7 +499,7 @@ int __wrap_sockdiag_dump(struct sockdiag *sd, const struct sd_filter *f, struct 
 
 int __wrap_procmap_init(struct procmap *pm, const char *root, char *err, size_t errlen)
 {
-	if (mock.live)
+	if (mock.live || mock.fake)
 		return __real_procmap_init(pm, root, err, errlen);
 	mock.npminit++;
 	memset(pm, 0, sizeof(*pm));
@@ -498,7 +513,7 @@ int __wrap_procmap_owners(struct procmap *pm, const uint32_t *inos, size_t n, ui
 {
 	struct pm_owner *v;
 
-	if (mock.live)
+	if (mock.live || mock.fake)
 		return __real_procmap_owners(pm, inos, n, netns_ino, pids, npids, out, err, errlen);
 	/* Runs in snapshot_take's scan thread: no cmocka assertion here, the
 	 * test checks what was recorded. */
@@ -531,7 +546,7 @@ int __wrap_procmap_owners(struct procmap *pm, const uint32_t *inos, size_t n, ui
 int __wrap_procmap_procs(struct procmap *pm, const struct pm_owners *owners,
 			 struct pm_procs *out)
 {
-	if (mock.live)
+	if (mock.live || mock.fake)
 		return __real_procmap_procs(pm, owners, out);
 	mock.nprocs++;
 	if (out->cap < 1) {
@@ -832,20 +847,20 @@ static pid_t listen_owner(const struct snapshot *s, uint16_t port)
 	return owners_of(s, ls)[0];
 }
 
-/* scan_pids: our own fds every take; a foreign listener's owner from the
- * first (full) scan, kept by the partial ones; a new foreign listener, or
- * full_every, forces a full scan; an exited owner leaves the cache. */
-static void test_snapshot_take_partial_owners(void **state)
+/* scan_pids on the real /proc: our own listener's owner every take; a
+ * foreign listener's within 3 takes (the hunt), also one that appears
+ * later; an exited owner leaves the cache. */
+static void test_snapshot_take_incremental_live(void **state)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	socklen_t sl = sizeof(sa);
-	struct snap_opts o = { .nsfd = NETNS_SELF, .want_owners = 1, .full_every = 4 };
+	struct snap_opts o = { .nsfd = NETNS_SELF, .want_owners = 1 };
 	struct snap_probe p;
 	struct snapshot s = { 0 };
 	char err[256] = "";
 	uint16_t ports[3];
 	pid_t self = getpid(), c1, c2;
-	int lfd, h1 = -1, h2 = -1;
+	int lfd, h1 = -1, h2 = -1, t;
 
 	(void)state;
 	memset(&mock, 0, sizeof(mock));
@@ -865,47 +880,38 @@ static void test_snapshot_take_partial_owners(void **state)
 	o.nscan_pids = 1;
 	assert_int_equal(snap_probe_open(&p, &o, err, sizeof(err)), 0);
 
-	assert_int_equal(snapshot_take(&p, &o, &s, err, sizeof(err)), 0);
-	assert_false(s.owners_partial);
-	assert_int_equal(p.full_scans, 1);
-	assert_int_equal(listen_owner(&s, ports[0]), self);
+	for (t = 0; t < 3; t++) {
+		assert_int_equal(snapshot_take(&p, &o, &s, err, sizeof(err)), 0);
+		assert_true(s.owners_partial);
+		assert_true(p.last_read <= SNAP_SCAN_BUDGET);
+		assert_int_equal(listen_owner(&s, ports[0]), self);
+		if (listen_owner(&s, ports[1]) == c1)
+			break;
+	}
 	assert_int_equal(listen_owner(&s, ports[1]), c1);
 	assert_non_null(pm_procs_find(&s.procs, c1));
-
 	assert_int_equal(snapshot_take(&p, &o, &s, err, sizeof(err)), 0);
-	assert_true(s.owners_partial);
-	assert_int_equal(p.full_scans, 1);
-	assert_int_equal(listen_owner(&s, ports[0]), self);
 	assert_int_equal(listen_owner(&s, ports[1]), c1);
-	assert_non_null(pm_procs_find(&s.procs, c1));
 
-	/* A listener of another process that no scan has seen. */
+	/* A listener of another process that appears later. */
 	c2 = listener_child(&ports[2], &h2, lfd);
 	assert_true(c2 > 0);
 	o.nports = 3;
-	assert_int_equal(snapshot_take(&p, &o, &s, err, sizeof(err)), 0);
-	assert_false(s.owners_partial);
-	assert_int_equal(p.full_scans, 2);
+	for (t = 0; t < 3; t++) {
+		assert_int_equal(snapshot_take(&p, &o, &s, err, sizeof(err)), 0);
+		if (listen_owner(&s, ports[2]) == c2)
+			break;
+	}
 	assert_int_equal(listen_owner(&s, ports[2]), c2);
+	assert_int_equal(listen_owner(&s, ports[1]), c1);
 
 	/* c1 exits: its listener leaves the dump, and its cached entry. */
 	listener_child_stop(c1, h1);
 	assert_int_equal(snapshot_take(&p, &o, &s, err, sizeof(err)), 0);
-	assert_true(s.owners_partial);
 	assert_null(find4(&s, "127.0.0.1", ports[1]));
 	assert_null(pm_procs_find(&s.procs, c1));
 	for (size_t i = 0; i < p.cache.len; i++)
 		assert_int_not_equal(p.cache.v[i].pid, c1);
-	assert_int_equal(listen_owner(&s, ports[2]), c2);
-
-	/* Every full_every-th take scans every process. */
-	assert_int_equal(snapshot_take(&p, &o, &s, err, sizeof(err)), 0);
-	assert_true(s.owners_partial);
-	assert_int_equal(snapshot_take(&p, &o, &s, err, sizeof(err)), 0);
-	assert_true(s.owners_partial);
-	assert_int_equal(snapshot_take(&p, &o, &s, err, sizeof(err)), 0);
-	assert_false(s.owners_partial);
-	assert_int_equal(p.full_scans, 3);
 	assert_int_equal(listen_owner(&s, ports[2]), c2);
 	assert_int_equal(listen_owner(&s, ports[0]), self);
 
@@ -914,6 +920,370 @@ static void test_snapshot_take_partial_owners(void **state)
 	snapshot_free(&s);
 	close(lfd);
 	mock.live = 0;
+}
+
+/* ---- incremental owners, on a fake /proc tree ---- */
+
+static char tree[64];
+
+static void tree_put(const char *rel, const char *text)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", tree, rel);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* A process with nfds fds, every one a socket: inode ino0 + i at fd i. */
+static void tree_proc(pid_t pid, unsigned nfds, uint32_t ino0)
+{
+	char path[256], text[256];
+
+	snprintf(path, sizeof(path), "%s/%d", tree, (int)pid);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/%d/fd", tree, (int)pid);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%d/stat", (int)pid);
+	snprintf(text, sizeof(text), "%d (p%d) S 1 %d %d 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 100 "
+		 "0 0\n", (int)pid, (int)pid, (int)pid, (int)pid);
+	tree_put(path, text);
+	snprintf(path, sizeof(path), "%d/status", (int)pid);
+	tree_put(path, "Name:\tp\nUid:\t0\t0\t0\t0\n");
+	for (unsigned i = 0; i < nfds; i++) {
+		char link[32];
+
+		snprintf(path, sizeof(path), "%s/%d/fd/%u", tree, (int)pid, i);
+		snprintf(link, sizeof(link), "socket:[%u]", ino0 + i);
+		assert_int_equal(symlink(link, path), 0);
+	}
+}
+
+static void tree_close_fd(pid_t pid, unsigned fd)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%d/fd/%u", tree, (int)pid, fd);
+	assert_int_equal(unlink(path), 0);
+}
+
+static int tree_rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static void tree_rm(const char *rel)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", tree, rel);
+	assert_int_equal(nftw(path, tree_rm_one, 8, FTW_DEPTH | FTW_PHYS), 0);
+}
+
+static int tree_setup(void **state)
+{
+	(void)state;
+	snprintf(tree, sizeof(tree), "/tmp/test_snapshot.XXXXXX");
+	if (!mkdtemp(tree))
+		return -1;
+	tree_put("stat", "cpu  1 2 3 4\nbtime 1700000000\n");
+	memset(&mock, 0, sizeof(mock));
+	mock.fake = 1;
+	return 0;
+}
+
+static int tree_teardown(void **state)
+{
+	(void)state;
+	mock.fake = 0;
+	return nftw(tree, tree_rm_one, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+static void fake_sock(unsigned state, uint16_t lport, uint32_t ino)
+{
+	struct sd_sock *k;
+
+	assert_true(mock.nfake < sizeof(mock.fake_socks) / sizeof(mock.fake_socks[0]));
+	k = &mock.fake_socks[mock.nfake++];
+	memset(k, 0, sizeof(*k));
+	k->family = AF_INET;
+	k->laddr[0] = 127;
+	k->laddr[3] = 1;
+	k->state = (uint8_t)state;
+	k->lport = lport;
+	k->rport = state == SD_LISTEN ? 0 : 40000;
+	k->ino = ino;
+}
+
+static void fake_unsock(uint32_t ino)
+{
+	for (size_t i = 0; i < mock.nfake; i++)
+		if (mock.fake_socks[i].ino == ino) {
+			mock.fake_socks[i] = mock.fake_socks[--mock.nfake];
+			return;
+		}
+	fail_msg("no socket %u", ino);
+}
+
+/* The owner pids of ino in s, as one number (a single owner: its pid; none: 0). */
+static pid_t owner_of(const struct snapshot *s, uint32_t ino)
+{
+	const struct pm_owner *o = pm_owners_find(&s->owners, ino);
+
+	if (!o)
+		return 0;
+	assert_true(o + 1 == s->owners.v + s->owners.len || o[1].ino != ino);
+	return o->pid;
+}
+
+static uint32_t count_of(const struct snapshot *s, pid_t pid, uint16_t lport, unsigned state)
+{
+	const struct snap_count *c = snapshot_count_find(s, pid, lport);
+
+	return c ? c->n[state] : 0;
+}
+
+/*
+ * pid 5      the supervisor (scan_pids): socket 500, listening on :80
+ * pid 10     3 fds, sockets 1000-1002, established on :80
+ * pid 20     40 fds, sockets 2000-2039, established on :80
+ * pid 30     5 fds, sockets 3000-3004, established on :80
+ * A sweep costs (2 + 3) + (2 + 40) + (2 + 5) = 54 units (5 is skipped).
+ */
+static void tree_standard(void)
+{
+	uint32_t i;
+
+	tree_proc(5, 1, 500);
+	tree_proc(10, 3, 1000);
+	tree_proc(20, 40, 2000);
+	tree_proc(30, 5, 3000);
+	mock.nfake = 0;
+	fake_sock(SD_LISTEN, 80, 500);
+	for (i = 0; i < 3; i++)
+		fake_sock(SD_ESTABLISHED, 80, 1000 + i);
+	for (i = 0; i < 40; i++)
+		fake_sock(SD_ESTABLISHED, 80, 2000 + i);
+	for (i = 0; i < 5; i++)
+		fake_sock(SD_ESTABLISHED, 80, 3000 + i);
+}
+
+static int u32_has(const uint32_t *v, size_t n, uint32_t x)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == x)
+			return 1;
+	return 0;
+}
+
+static void take(struct snap_probe *p, const struct snap_opts *o, struct snapshot *s)
+{
+	char err[256] = "";
+
+	if (snapshot_take(p, o, s, err, sizeof(err)) == -1)
+		fail_msg("snapshot_take: %s", err);
+}
+
+/* Budget 10 a take: no take reads more; the sweep goes on where it stopped,
+ * inside the 40 fds of pid 20 too, and ends after 54 units; the next one
+ * begins full_every takes after it began. */
+static void test_snapshot_incremental_budget_resumes(void **state)
+{
+	static const pid_t self = 5;
+	struct snap_opts o = { .nsfd = NETNS_SELF, .want_owners = 1, .procroot = tree,
+			       .scan_pids = &self, .nscan_pids = 1, .scan_budget = 10,
+			       .full_every = 8 };
+	static const uint32_t pid20[] = { 3, 13, 23, 33, 40, 40 };
+	static const uint32_t pid30[] = { 0, 0, 0, 0, 1, 5 };
+	struct snap_probe p;
+	struct snapshot s = { 0 };
+	char err[256] = "";
+	int t;
+
+	(void)state;
+	tree_standard();
+	assert_int_equal(snap_probe_open(&p, &o, err, sizeof(err)), 0);
+	for (t = 0; t < 6; t++) {
+		take(&p, &o, &s);
+		assert_true(s.owners_partial);
+		assert_true(p.last_read <= 10);
+		/* Our own fds, every take. */
+		assert_int_equal(owner_of(&s, 500), 5);
+		assert_int_equal(count_of(&s, 5, 80, SD_LISTEN), 1);
+		assert_int_equal(owner_of(&s, 1000), 10);
+		assert_int_equal(count_of(&s, 20, 80, SD_ESTABLISHED), pid20[t]);
+		assert_int_equal(count_of(&s, 30, 80, SD_ESTABLISHED), pid30[t]);
+		assert_int_equal(count_of(&s, 0, 80, SD_ESTABLISHED),
+				 40 - pid20[t] + 5 - pid30[t]);
+		assert_int_equal(p.full_scans, t < 5 ? 0 : 1);
+		assert_int_equal(p.hunts, 0);
+	}
+	assert_int_equal(owner_of(&s, 3004), 30);
+	assert_int_equal(count_of(&s, 30, 80, SD_ESTABLISHED), 5);
+	assert_non_null(pm_procs_find(&s.procs, 20));
+	assert_int_equal(pm_procs_find(&s.procs, 20)->nfds, 40);
+	assert_false(p.sweep.active);
+	/* Until full_every (8) takes after the sweep began, nothing is read;
+	 * the owners stay. */
+	take(&p, &o, &s);
+	assert_int_equal(p.last_read, 0);
+	assert_int_equal(count_of(&s, 20, 80, SD_ESTABLISHED), 40);
+	take(&p, &o, &s);
+	assert_int_equal(p.last_read, 0);
+	take(&p, &o, &s);
+	assert_true(p.sweep.active);
+	assert_int_equal(p.last_read, 10);
+	assert_int_equal(count_of(&s, 20, 80, SD_ESTABLISHED), 40);
+
+	snap_probe_close(&p);
+	snapshot_free(&s);
+	tree_rm("5");
+	tree_rm("10");
+	tree_rm("20");
+	tree_rm("30");
+}
+
+/* Entries leave the cache when their socket leaves the dump, when their
+ * process exits, and when their process, read again, no longer holds them. */
+static void test_snapshot_incremental_ages_out(void **state)
+{
+	static const pid_t self = 5;
+	struct snap_opts o = { .nsfd = NETNS_SELF, .want_owners = 1, .procroot = tree,
+			       .scan_pids = &self, .nscan_pids = 1, .scan_budget = 1000,
+			       .full_every = 2 };
+	struct snap_probe p;
+	struct snapshot s = { 0 };
+	char err[256] = "";
+
+	(void)state;
+	tree_standard();
+	assert_int_equal(snap_probe_open(&p, &o, err, sizeof(err)), 0);
+	take(&p, &o, &s);
+	assert_int_equal(p.full_scans, 1);
+	assert_int_equal(owner_of(&s, 3000), 30);
+	assert_int_equal(owner_of(&s, 2007), 20);
+	assert_non_null(pm_owners_find(&p.cache, 1002));
+
+	/* The socket closes: out of the dump, out of the cache at once. */
+	fake_unsock(1002);
+	take(&p, &o, &s);
+	assert_int_equal(p.last_read, 0);
+	assert_null(pm_owners_find(&p.cache, 1002));
+	assert_null(pm_owners_find(&s.owners, 1002));
+	assert_int_equal(count_of(&s, 10, 80, SD_ESTABLISHED), 2);
+
+	/* Process 30 exits (its sockets linger in the dump): its entries go
+	 * with it. */
+	tree_rm("30");
+	take(&p, &o, &s);
+	assert_int_equal(p.full_scans, 2);
+	assert_null(pm_procs_find(&s.procs, 30));
+	assert_null(pm_owners_find(&p.cache, 3000));
+	assert_int_equal(count_of(&s, 0, 80, SD_ESTABLISHED), 5);
+
+	/* Process 20 drops fd 7 while socket 2007 lives on elsewhere: the next
+	 * sweep that reads 20 to its end drops the entry. */
+	tree_close_fd(20, 7);
+	take(&p, &o, &s);
+	assert_int_equal(p.last_read, 0);
+	assert_int_equal(owner_of(&s, 2007), 20);
+	take(&p, &o, &s);
+	assert_int_equal(p.full_scans, 3);
+	assert_int_equal(owner_of(&s, 2007), 0);
+	assert_int_equal(owner_of(&s, 2008), 20);
+	assert_int_equal(count_of(&s, 20, 80, SD_ESTABLISHED), 39);
+
+	snap_probe_close(&p);
+	snapshot_free(&s);
+	tree_rm("5");
+	tree_rm("10");
+	tree_rm("20");
+	for (uint32_t i = 0; i < 5; i++)
+		fake_unsock(3000 + i);
+}
+
+/* A new listening socket gets its owner from the hunt in the next take,
+ * while the sweep is busy in pid 20; a listening socket nobody holds is
+ * looked for once, then known. */
+static void test_snapshot_incremental_new_listener(void **state)
+{
+	static const pid_t self = 5;
+	struct snap_opts o = { .nsfd = NETNS_SELF, .want_owners = 1, .procroot = tree,
+			       .scan_pids = &self, .nscan_pids = 1, .scan_budget = 10,
+			       .full_every = 8 };
+	struct snap_probe p;
+	struct snapshot s = { 0 };
+	char err[256] = "";
+	int t;
+
+	(void)state;
+	tree_standard();
+	assert_int_equal(snap_probe_open(&p, &o, err, sizeof(err)), 0);
+	for (t = 0; t < 6; t++)
+		take(&p, &o, &s);
+	assert_int_equal(p.full_scans, 1);
+	for (t = 0; t < 3; t++)
+		take(&p, &o, &s);
+	/* The second sweep has begun and is in pid 20. */
+	assert_true(p.sweep.active);
+	assert_int_equal(p.sweep.cur, 20);
+
+	/* Process 40 (3 fds) listens on :8080. The take that dumps it has
+	 * spent its budget on the sweep: the hunt begins and reads in the next
+	 * take, 40 first (no pass has read it). */
+	tree_proc(40, 3, 4000);
+	fake_sock(SD_LISTEN, 8080, 4000);
+	take(&p, &o, &s);
+	assert_int_equal(p.hunts, 1);
+	assert_true(p.hunt.active);
+	take(&p, &o, &s);
+	assert_int_equal(owner_of(&s, 4000), 40);
+	assert_non_null(find4(&s, "127.0.0.1", 8080));
+	assert_int_equal(s.lsocks[find4(&s, "127.0.0.1", 8080)->first_lsock].nowners, 1);
+	assert_false(p.hunt.active);
+	assert_true(p.sweep.active);
+	assert_true(p.last_read <= 10);
+
+	/* A half-closed socket nobody holds: one hunt reads every process,
+	 * then the inode is known and hunted no more. */
+	fake_sock(SD_CLOSE_WAIT, 80, 9000);
+	for (t = 0; t < 20 && (p.hunts < 2 || p.hunt.active); t++) {
+		take(&p, &o, &s);
+		assert_true(p.last_read <= 10);
+	}
+	assert_int_equal(p.hunts, 2);
+	assert_false(p.hunt.active);
+	assert_true(u32_has(p.known, p.nknown, 9000));
+	for (t = 0; t < 3; t++)
+		take(&p, &o, &s);
+	assert_int_equal(p.hunts, 2);
+	assert_int_equal(owner_of(&s, 9000), 0);
+	assert_int_equal(count_of(&s, 0, 80, SD_CLOSE_WAIT), 1);
+
+	/* When the listener's owner exits and the socket lingers (held by a
+	 * process no pass has read), it is hunted again. */
+	tree_rm("40");
+	tree_proc(41, 1, 4000);
+	take(&p, &o, &s);
+	take(&p, &o, &s);
+	take(&p, &o, &s);
+	assert_int_equal(owner_of(&s, 4000), 41);
+	assert_int_equal(p.hunts, 3);
+
+	snap_probe_close(&p);
+	snapshot_free(&s);
+	tree_rm("5");
+	tree_rm("10");
+	tree_rm("20");
+	tree_rm("30");
+	tree_rm("41");
+	mock.nfake = 0;
 }
 
 int main(void)
@@ -929,8 +1299,16 @@ int main(void)
 		cmocka_unit_test(test_snapshot_group_regroup_reuses_arrays),
 		cmocka_unit_test(test_snapshot_take_mocked),
 		cmocka_unit_test(test_snapshot_take_live_listener),
-		cmocka_unit_test(test_snapshot_take_partial_owners),
+		cmocka_unit_test(test_snapshot_take_incremental_live),
 	};
+	const struct CMUnitTest fake[] = {
+		cmocka_unit_test(test_snapshot_incremental_budget_resumes),
+		cmocka_unit_test(test_snapshot_incremental_ages_out),
+		cmocka_unit_test(test_snapshot_incremental_new_listener),
+	};
+	int rc;
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	rc += cmocka_run_group_tests_name("snapshot_incremental", fake, tree_setup, tree_teardown);
+	return rc != 0;
 }
