@@ -2,9 +2,9 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <pthread.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -243,9 +243,12 @@ static void target_send(struct plog_target *t, int severity, const char *line, s
 	/* Threads share the target's socket, which may be reopened. */
 	pthread_mutex_lock(&target_mtx);
 	if (t->fd == -1) {
-		if (loop_now() < t->next_retry || target_open(t) == -1) {
-			if (t->fd == -1 && loop_now() >= t->next_retry)
-				t->next_retry = loop_now() + 1000;
+		if (loop_now() < t->next_retry) {
+			pthread_mutex_unlock(&target_mtx);
+			return;
+		}
+		if (target_open(t) == -1) {
+			t->next_retry = loop_now() + 1000;
 			pthread_mutex_unlock(&target_mtx);
 			return;
 		}
