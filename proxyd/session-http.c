@@ -97,7 +97,7 @@ static __thread struct {
 	struct loop_timer purge;
 	struct session *freed;  /* the last session freed (see ended()) */
 	int more;               /* a body forward used its budget up */
-	char scratch[SESS_BUFSIZE];
+	char *scratch;          /* sess_bufsize bytes */
 } G;
 
 static const struct cfg_proxy *cfg_of(const struct proxy *px)
@@ -243,7 +243,8 @@ int http_thread_init(void)
 	loop_timer_init(&G.purge, purge_cb, NULL);
 	G.reqhdrs = calloc(HG.maxhdr, sizeof(*G.reqhdrs));
 	G.reshdrs = calloc(HG.maxhdr, sizeof(*G.reshdrs));
-	if (!G.reqhdrs || !G.reshdrs) {
+	G.scratch = malloc(sess_bufsize);
+	if (!G.reqhdrs || !G.reshdrs || !G.scratch) {
 		http_thread_free();
 		return -1;
 	}
@@ -256,8 +257,10 @@ void http_thread_free(void)
 		idle_free(px_container_of(G.idle_all.next, struct idle_conn, glink));
 	if (G.purge.cb)
 		loop_timer_cancel(&G.purge);
+	free(G.scratch);
 	free(G.reshdrs);
 	free(G.reqhdrs);
+	G.scratch = NULL;
 	G.reshdrs = NULL;
 	G.reqhdrs = NULL;
 }
@@ -289,11 +292,11 @@ int http_layer_init(const struct cfg *c)
 		}
 	}
 	HG.maxrewrite = c->global.maxrewrite ? c->global.maxrewrite : H1_DEF_MAXREWRITE;
-	/* Heads are parsed in one session buffer: a larger tune.bufsize
-	 * cannot grow them beyond it. */
+	/* Heads are parsed in one session buffer of tune.bufsize bytes,
+	 * tune.maxrewrite of which stay free for rewriting. */
 	max_head = cfg_http_max_head(c);
-	if (max_head == 0 || max_head > SESS_BUFSIZE - HG.maxrewrite)
-		max_head = SESS_BUFSIZE - HG.maxrewrite;
+	if (max_head == 0 || max_head > sess_bufsize - HG.maxrewrite)
+		max_head = (uint32_t)(sess_bufsize - HG.maxrewrite);
 	HG.max_head = max_head;
 	/* Idle connections hold fds: at most half the connection budget,
 	 * shared out between the threads. */
@@ -370,11 +373,11 @@ static int chan_append(struct sess_chan *c, const char *p, size_t len)
 		c->off = 0;
 		c->len = 0;
 	}
-	if (c->off && c->off + c->len + len > SESS_BUFSIZE) {
+	if (c->off && c->off + c->len + len > sess_bufsize) {
 		memmove(c->buf->data, c->buf->data + c->off, c->len);
 		c->off = 0;
 	}
-	if (c->off + c->len + len > SESS_BUFSIZE)
+	if (c->off + c->len + len > sess_bufsize)
 		return -1;
 	memcpy(c->buf->data + c->off + c->len, p, len);
 	c->len += (uint32_t)len;
@@ -951,7 +954,7 @@ static int req_analyse(struct session *s)
 	}
 	s->req.off = 0;
 	s->req.len = 0;
-	room = SESS_BUFSIZE;
+	room = sess_bufsize;
 	if (room > (size_t)m->head_len + HG.maxrewrite)
 		room = (size_t)m->head_len + HG.maxrewrite;
 	n = http_head_rewrite(m, buf, ops, nops, s->req.buf->data, room);
@@ -1002,7 +1005,7 @@ static int req_head(struct session *s)
 				return http_error(s, h1_err_status(h->io->req.err), SESS_CAUSE_PROXY,
 						  h1_err_str(h->io->req.err));
 			}
-			if (h->io->ioff + h->io->ilen >= SESS_BUFSIZE) {
+			if (h->io->ioff + h->io->ilen >= sess_bufsize) {
 				if (h->io->ioff == 0) {
 					PX_INC(s->fe->fe.ereq);
 					return http_error(s, 400, SESS_CAUSE_PROXY,
@@ -1017,7 +1020,7 @@ static int req_head(struct session *s)
 		if (buf_ensure(&h->io->ibuf) == -1)
 			return http_error(s, 500, SESS_CAUSE_RESOURCE, "out of memory");
 		n = recv(s->cli.fd, h->io->ibuf->data + h->io->ioff + h->io->ilen,
-			 SESS_BUFSIZE - h->io->ioff - h->io->ilen, MSG_DONTWAIT);
+			 sess_bufsize - h->io->ioff - h->io->ilen, MSG_DONTWAIT);
 		if (n == 0) {
 			if (h->rq == HTTP_RQ_IDLE) {
 				/* Closed between requests: a normal end. */
@@ -1044,7 +1047,7 @@ static int req_head(struct session *s)
 		s->cli.last_rd = loop_now();
 		s->req.bytes += (uint64_t)n;
 		session_count_bytes(s, 1, (uint64_t)n);
-		if ((size_t)n < SESS_BUFSIZE - h->io->ioff - h->io->ilen &&
+		if ((size_t)n < sess_bufsize - h->io->ioff - h->io->ilen &&
 		    !(s->cli.flags & SESS_SD_RDHUP))
 			s->cli.flags &= ~SESS_SD_CAN_RECV;      /* drained (see chan_copy) */
 		h->io->ilen += (uint32_t)n;
@@ -1127,7 +1130,7 @@ static int http_fwd(struct session *s, int req)
 	/* Body bytes already read go out in the same write as the pending
 	 * head when they fit behind it. */
 	if (c->len && *ilen && m->state == H1_ST_BODY &&
-	    c->off + c->len + *ilen <= SESS_BUFSIZE) {
+	    c->off + c->len + *ilen <= sess_bufsize) {
 		ssize_t a = h1_body_parse(m, (*ib)->data + *ioff, *ilen);
 
 		if (a < 0)
@@ -1159,7 +1162,7 @@ static int http_fwd(struct session *s, int req)
 			if (!*ilen)
 				*ioff = 0;
 		} else {
-			size_t want = sizeof(G.scratch);
+			size_t want = sess_bufsize;
 			uint64_t d = h1_body_direct(m);
 
 			if (!(prod->flags & SESS_SD_CAN_RECV) || (c->flags & SESS_CH_SHUTR))
@@ -1341,7 +1344,7 @@ static int res_analyse(struct session *s)
 		memmove(s->res.buf->data, s->res.buf->data + s->res.off, s->res.len);
 		s->res.off = 0;
 	}
-	room = SESS_BUFSIZE - s->res.len;
+	room = sess_bufsize - s->res.len;
 	if (room > (size_t)m->head_len + HG.maxrewrite)
 		room = (size_t)m->head_len + HG.maxrewrite;
 	n = http_head_rewrite(m, buf, ops, nops, s->res.buf->data + s->res.len, room);
@@ -1415,7 +1418,7 @@ static int res_head(struct session *s)
 					   h->io->res.err_pos);
 				return http_error(s, 502, SESS_CAUSE_PROXY, h1_err_str(h->io->res.err));
 			}
-			if (h->io->soff + h->io->slen >= SESS_BUFSIZE) {
+			if (h->io->soff + h->io->slen >= sess_bufsize) {
 				if (h->io->soff == 0) {
 					PX_INC(s->be->be.eresp);
 					return http_error(s, 502, SESS_CAUSE_PROXY,
@@ -1432,7 +1435,7 @@ static int res_head(struct session *s)
 			return -1;
 		}
 		n = recv(s->srvs.fd, h->io->sbuf->data + h->io->soff + h->io->slen,
-			 SESS_BUFSIZE - h->io->soff - h->io->slen, MSG_DONTWAIT);
+			 sess_bufsize - h->io->soff - h->io->slen, MSG_DONTWAIT);
 		if (n == 0 || (n == -1 && errno != EINTR && errno != EAGAIN &&
 			       errno != EWOULDBLOCK)) {
 			if (h->io->slen == 0 && retry_fresh(s))
@@ -1454,7 +1457,7 @@ static int res_head(struct session *s)
 		s->srvs.last_rd = loop_now();
 		s->res.bytes += (uint64_t)n;
 		session_count_bytes(s, 0, (uint64_t)n);
-		if ((size_t)n < SESS_BUFSIZE - h->io->soff - h->io->slen &&
+		if ((size_t)n < sess_bufsize - h->io->soff - h->io->slen &&
 		    !(s->srvs.flags & SESS_SD_RDHUP))
 			s->srvs.flags &= ~SESS_SD_CAN_RECV;     /* drained */
 		h->io->slen += (uint32_t)n;
@@ -1570,7 +1573,7 @@ static int cli_drain(struct session *s)
 		}
 	}
 	while (s->cli.flags & SESS_SD_CAN_RECV) {
-		n = recv(s->cli.fd, G.scratch, sizeof(G.scratch), MSG_DONTWAIT);
+		n = recv(s->cli.fd, G.scratch, sess_bufsize, MSG_DONTWAIT);
 		if (n > 0) {
 			s->cli.last_rd = loop_now();
 			continue;

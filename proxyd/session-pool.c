@@ -10,7 +10,7 @@
 #include "proxyd/session-pool.h"
 
 #define SESS_CHUNK 64
-#define BUF_CHUNK 16
+#define BUF_CHUNK_BYTES (256 * 1024)     /* buffers allocated at once */
 #define HTTP_CHUNK 32
 #define PIPE_CACHE 256
 #ifndef SESS_PIPE_SIZE
@@ -45,6 +45,20 @@ struct pool {
 };
 
 static __thread struct pool P;
+
+size_t sess_bufsize = SESS_BUFSIZE_DEF;
+
+void sess_pool_set_bufsize(size_t n)
+{
+	sess_bufsize = n ? n : SESS_BUFSIZE_DEF;
+}
+
+/* Bytes from one object to the next in a chunk: n rounded up so that
+ * every object stays aligned. */
+static size_t stride_of(size_t n)
+{
+	return (n + _Alignof(max_align_t) - 1) & ~(_Alignof(max_align_t) - 1);
+}
 
 #define POOLS_MAX 64
 static struct {
@@ -103,9 +117,7 @@ struct session *sess_pool_get(void)
 	struct free_sess *f;
 
 	if (!P.free_sess) {
-		/* Round the object size so that every session stays aligned. */
-		size_t sz = (sizeof(struct session) + _Alignof(max_align_t) - 1) &
-			    ~(_Alignof(max_align_t) - 1);
+		size_t sz = stride_of(sizeof(struct session));
 		char *base = chunk_new(sz, SESS_CHUNK);
 		unsigned i;
 
@@ -169,16 +181,21 @@ struct sess_buf *sess_buf_get(void)
 	struct sess_buf *b;
 
 	if (!P.free_buf) {
-		struct sess_buf *base = chunk_new(sizeof(*base), BUF_CHUNK);
-		unsigned i;
+		size_t stride = stride_of(sizeof(struct sess_buf) + sess_bufsize);
+		unsigned i, n = (unsigned)(BUF_CHUNK_BYTES / stride);
+		char *base;
 
+		if (n == 0)
+			n = 1;
+		base = chunk_new(stride, n);
 		if (!base)
 			return NULL;
-		for (i = 0; i < BUF_CHUNK; i++) {
-			base[i].next = P.free_buf;
-			P.free_buf = &base[i];
+		for (i = 0; i < n; i++) {
+			b = (struct sess_buf *)(void *)(base + i * stride);
+			b->next = P.free_buf;
+			P.free_buf = b;
 		}
-		P.buf_alloc += BUF_CHUNK;
+		P.buf_alloc += n;
 	}
 	b = P.free_buf;
 	P.free_buf = b->next;

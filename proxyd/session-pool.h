@@ -14,14 +14,16 @@
 
 #include "proxyd/session-t.h"
 
-/* Size of a copy buffer, and of the largest single read. */
-#ifndef SESS_BUFSIZE
-#define SESS_BUFSIZE 16384
-#endif
+/* Size of a copy buffer, and of the largest single read: tune.bufsize.
+ * Set once with sess_pool_set_bufsize before any thread uses a pool;
+ * read-only afterwards. */
+#define SESS_BUFSIZE_DEF 16384
+extern size_t sess_bufsize;
+void sess_pool_set_bufsize(size_t n);
 
 struct sess_buf {
 	struct sess_buf *next;  /* free list link */
-	char data[SESS_BUFSIZE];
+	char data[];            /* sess_bufsize bytes */
 };
 
 /* maxpipes: how many pipes may exist at once (0 disables splicing). */

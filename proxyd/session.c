@@ -54,7 +54,7 @@ struct sess_thread {
 	unsigned count;
 	uint32_t budget;        /* left for the channel being pumped */
 	int more;               /* the budget ran out with data still readable */
-	char scratch[SESS_BUFSIZE];
+	char *scratch;          /* sess_bufsize bytes */
 };
 
 static __thread struct sess_thread S;
@@ -94,6 +94,7 @@ int session_layer_init(const struct cfg *c, unsigned maxpipes)
 		if (!t->http_keep_alive)
 			t->http_keep_alive = t->http_request;
 	}
+	sess_pool_set_bufsize(c->global.bufsize);
 	if (http_layer_init(c) == -1) {
 		free(SG.pxto);
 		SG.pxto = NULL;
@@ -117,11 +118,16 @@ int session_thread_init(void)
 
 	px_list_init(&S.live);
 	S.count = 0;
+	S.scratch = malloc(sess_bufsize);
+	if (!S.scratch)
+		return -1;
 	S_all[thread_id] = &S;
 	sess_pool_init(SG.maxpipes && !pipes ? 1 : pipes);
 	if (thread_id != 0 && http_thread_init() == -1) {
 		S_all[thread_id] = NULL;
 		sess_pool_free();
+		free(S.scratch);
+		S.scratch = NULL;
 		return -1;
 	}
 	return 0;
@@ -134,6 +140,8 @@ void session_thread_free(void)
 		http_thread_free();
 	sess_pool_free();
 	S_all[thread_id] = NULL;
+	free(S.scratch);
+	S.scratch = NULL;
 }
 
 void session_layer_free(void)
@@ -141,6 +149,8 @@ void session_layer_free(void)
 	http_layer_free();
 	sess_pool_free();
 	S_all[0] = NULL;
+	free(S.scratch);
+	S.scratch = NULL;
 	free(SG.pxto);
 	SG.pxto = NULL;
 	SG.npx = 0;
@@ -411,7 +421,7 @@ static enum pump chan_copy(struct session *s, struct sess_chan *c, struct sess_s
 			S.more = 1;
 			break;
 		}
-		n = recv(prod->fd, S.scratch, sizeof(S.scratch), MSG_DONTWAIT);
+		n = recv(prod->fd, S.scratch, sess_bufsize, MSG_DONTWAIT);
 		if (n == 0) {
 			c->flags |= SESS_CH_SHUTR;
 			prod->last_rd = loop_now();
@@ -445,7 +455,7 @@ static enum pump chan_copy(struct session *s, struct sess_chan *c, struct sess_s
 			if (w == 0)
 				cons->last_wr = loop_now();
 		}
-		if ((size_t)n == sizeof(S.scratch) && SG.splice && !(c->flags & SESS_CH_NOSPLICE))
+		if ((size_t)n == sess_bufsize && SG.splice && !(c->flags & SESS_CH_NOSPLICE))
 			c->flags |= SESS_CH_SPLICE;
 		if (c->len)
 			break;
@@ -453,11 +463,11 @@ static enum pump chan_copy(struct session *s, struct sess_chan *c, struct sess_s
 		 * the next arrival. When the peer's end of stream came with
 		 * this edge, it is that end (no read of 0 needed) unless an
 		 * error came too: then the next read tells which. */
-		if ((size_t)n < sizeof(S.scratch) && (prod->flags & SESS_SD_FIN)) {
+		if ((size_t)n < sess_bufsize && (prod->flags & SESS_SD_FIN)) {
 			c->flags |= SESS_CH_SHUTR;
 			break;
 		}
-		if ((size_t)n < sizeof(S.scratch) && !(prod->flags & SESS_SD_RDHUP)) {
+		if ((size_t)n < sess_bufsize && !(prod->flags & SESS_SD_RDHUP)) {
 			prod->flags &= ~SESS_SD_CAN_RECV;
 			break;
 		}

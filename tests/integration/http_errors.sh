@@ -126,6 +126,13 @@ grep 'event=http_bad_request' "$T/proxyd.log" | grep -q 'reason="content-length 
 # head passes, the body is refused before the server answers, or after).
 grep -c 'PR-- ' "$T/proxyd.log" >/dev/null || fail "no PR-- log lines"
 
+# 5a. A head larger than tune.bufsize - tune.maxrewrite (default 16384 -
+# 1024): 400, as HAProxy, logged as too large.
+LONG=$(head -c 12000 /dev/zero | base64 -w0)
+[ "$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' -H "X-Long: $LONG" "$U/")" = 400 ] ||
+	fail "16 kB head not refused with 400"
+wait_grep 'reason="headers too large"' "$T/proxyd.log" 30 || fail "too large head not logged"
+
 # 5b. A rewrite that does not fit in tune.maxrewrite (1024): 500.
 [ "$(http_status "$U/big")" = 500 ] || fail "rewrite overflow: not 500"
 last_http_line '"GET /big ' | grep -q ' 500 ' || fail "500 log: $(last_http_line '"GET /big ')"

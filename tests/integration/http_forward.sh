@@ -2,7 +2,8 @@
 # HTTP forwarding: GET/POST with Content-Length and chunked bodies (checked
 # byte for byte), chunked and until-close responses, keep-alive on both
 # sides (server connections counted), head rewriting (forwardfor,
-# set-header, Connection), deny, use_backend, and the httplog line.
+# set-header, Connection), heads larger than the default buffer with
+# tune.bufsize raised, deny, use_backend, and the httplog line.
 # Ports 24500-24519.
 . "$top_srcdir/tests/integration/http_lib.sh"
 
@@ -19,6 +20,7 @@ cat >"$T/proxyd.cfg" <<CFG
 global
     log stderr local0
     maxconn 200
+    tune.bufsize 65536
 defaults
     mode http
     log global
@@ -110,6 +112,16 @@ grep -qi '^X-Test: set-by-proxyd' "$T/hdr.out" || fail "set-header not applied"
 grep -qi 'from-client' "$T/hdr.out" && fail "set-header did not replace the header"
 grep -qi '^Connection:' "$T/hdr.out" && fail "client Connection header forwarded"
 grep -qi '^X-Resp: from-proxyd' "$T/hdr.h" || fail "http-response set-header not applied"
+
+# 6b. tune.bufsize 65536: a 40 kB header (more than the default 16 kB
+# buffer) passes whole, and set-header still applies; 70 kB gets a 400.
+LONG=$(head -c 30000 /dev/zero | base64 -w0)
+curl -s --max-time 10 -o "$T/long.out" -H "X-Long: $LONG" "$U/hb/hdr" || fail "GET /hdr, 40 kB head"
+grep -q "^X-Long: $LONG" "$T/long.out" || fail "40 kB header not forwarded whole"
+grep -qi '^X-Test: set-by-proxyd' "$T/long.out" || fail "set-header not applied to a 40 kB head"
+LONG=$(head -c 52000 /dev/zero | base64 -w0)
+[ "$(curl -s --max-time 10 -o /dev/null -w '%{http_code}' -H "X-Long: $LONG" "$U/hb/hdr")" = 400 ] ||
+	fail "70 kB head not refused with 400"
 
 # 7. deny and use_backend.
 [ "$(http_status "$U/forbidden")" = 403 ] || fail "deny did not answer 403"

@@ -63,26 +63,47 @@ static void test_sessions_grow_and_reuse(void **state)
 		sess_pool_put(s[i]);
 }
 
-static void test_buffers(void **state)
+/* Buffers of the configured size (tune.bufsize), distinct and aligned,
+ * at every size; the pool keeps the size it was given. */
+static void buffers_of(size_t size, unsigned count)
 {
 	struct sess_buf *b[40];
 	struct sess_pool_stats st;
 	unsigned i;
 
+	assert_true(count <= 40);
+	sess_pool_set_bufsize(size);
+	assert_int_equal(sess_bufsize, size);
 	sess_pool_init(0);
-	for (i = 0; i < 40; i++) {
+	for (i = 0; i < count; i++) {
 		b[i] = sess_buf_get();
 		assert_non_null(b[i]);
-		memset(b[i]->data, (int)i, SESS_BUFSIZE);
+		assert_int_equal((uintptr_t)b[i] % _Alignof(max_align_t), 0);
+		memset(b[i]->data, (int)i, size);
 	}
-	for (i = 0; i < 40; i++)
-		assert_int_equal((unsigned char)b[i]->data[SESS_BUFSIZE - 1], i);
+	for (i = 0; i < count; i++) {
+		assert_int_equal((unsigned char)b[i]->data[0], i);
+		assert_int_equal((unsigned char)b[i]->data[size - 1], i);
+	}
 	sess_pool_stats(&st);
-	assert_int_equal(st.buf_used, 40);
-	for (i = 0; i < 40; i++)
+	assert_int_equal(st.buf_used, count);
+	assert_true(st.buf_alloc >= count);
+	for (i = 0; i < count; i++)
 		sess_buf_put(b[i]);
 	sess_pool_stats(&st);
 	assert_int_equal(st.buf_used, 0);
+	sess_pool_free();
+}
+
+static void test_buffers(void **state)
+{
+	buffers_of(SESS_BUFSIZE_DEF, 40);
+	buffers_of(1024, 40);
+	buffers_of(1027, 33);           /* odd size: later buffers stay aligned */
+	buffers_of(1u << 20, 3);        /* larger than a chunk: one at a time */
+	sess_pool_set_bufsize(0);
+	assert_int_equal(sess_bufsize, SESS_BUFSIZE_DEF);
+	sess_pool_init(0);
 }
 
 /* HTTP states: zeroed (also when reused), distinct, counted, and the
