@@ -49,6 +49,12 @@ SRVGET(scur) SRVGET(smax) SRVGET(stot) SRVGET(bin) SRVGET(bout) SRVGET(econ)
 SRVGET(eresp) SRVGET(wretr) SRVGET(wredis) SRVGET(qcur) SRVGET(qmax) SRVGET(req_tot)
 SRVGET(cli_abrt) SRVGET(srv_abrt) SRVGET(connect)
 
+static uint64_t px_req_rate_max(const struct px_counters *c, const struct proxy *px)
+{
+	(void)c;
+	return px_mtrate_max(&px->req_rate);
+}
+
 static uint64_t px_fe_limit(const struct px_counters *c, const struct proxy *px)
 {
 	(void)c;
@@ -127,6 +133,8 @@ static const struct fam_px fe_fams[] = {
 	{ "proxyd_frontend_request_errors", PROM_COUNTER, "Request errors.", px_ereq },
 	{ "proxyd_frontend_internal_errors", PROM_COUNTER, "Internal errors.", px_eint },
 	{ "proxyd_frontend_http_requests", PROM_COUNTER, "HTTP requests (mode http).", px_req_tot },
+	{ "proxyd_frontend_http_requests_rate_max", PROM_GAUGE,
+	  "Highest number of HTTP requests in one second (mode http).", px_req_rate_max },
 };
 
 static const struct fam_px be_fams[] = {

@@ -62,6 +62,20 @@ struct px_rate {
 	unsigned prev;
 };
 
+/* A rate counted by every thread without a lock: each thread adds to its
+ * own slot (a cache line each; relaxed atomics, so that a reader in
+ * another thread sees whole values, at worst one of them a second late:
+ * the sum may then be low for an instant, never high); the rate is the
+ * sum of the slots. */
+struct px_rate_slot {
+	_Alignas(64) struct px_rate r;
+};
+struct px_mtrate {
+	struct px_rate_slot *slot;      /* one per thread */
+	unsigned nslots;
+	unsigned max;                   /* highest rate seen (atomic) */
+};
+
 /* One set of counters; a proxy has one for its frontend side and one for
  * its backend side, a server has one. Fields not meaningful for an object
  * stay 0 and are printed empty where HAProxy prints them empty. */
@@ -256,6 +270,7 @@ struct proxy {
 	unsigned nsrvs;
 
 	struct px_counters fe;  /* frontend side */
+	struct px_mtrate req_rate;      /* frontend: HTTP requests per second */
 	struct px_counters be;  /* backend side; be.scur is the backend's connection count (beconn) */
 	struct px_list queue;   /* sessions waiting for any server, FIFO; be.qcur entries */
 	unsigned lb_next;       /* leastconn/first: where the next tie-break scan starts */

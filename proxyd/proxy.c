@@ -35,6 +35,7 @@ static void proxy_free_one(struct proxy *px)
 	px->chk_expect.pattern = NULL;
 	px->chk_req = NULL;
 	free(px->name);
+	px_mtrate_free(&px->req_rate);
 	px->srvs = NULL;
 	px->name = NULL;
 }
@@ -123,6 +124,8 @@ static int proxy_init(struct proxy *px, unsigned uuid, const struct cfg_proxy *c
 		px->timeout[i] = cfg_timeout_get(cp, (enum cfg_timeout)i);
 	px_list_init(&px->queue);
 	px->last_change = now;
+	if ((cp->cap & CFG_CAP_FE) && px_mtrate_init(&px->req_rate, thread_count) == -1)
+		return -1;
 	if ((cp->options & CFG_OPT_HTTPCHK) && (cp->cap & CFG_CAP_BE)) {
 		/* option httpchk [METHOD] [URI] [VERSION]: HAProxy's defaults
 		 * OPTIONS / HTTP/1.0; the connection closes after the answer. */
@@ -310,6 +313,101 @@ unsigned px_rate_get(const struct px_rate *r, uint64_t now)
 	if (sec == r->sec && r->curr > prev)
 		return r->curr;
 	return prev;
+}
+
+int px_mtrate_init(struct px_mtrate *m, unsigned nslots)
+{
+	memset(m, 0, sizeof(*m));
+	if (!nslots)
+		nslots = 1;
+	m->slot = aligned_alloc(_Alignof(struct px_rate_slot), nslots * sizeof(*m->slot));
+	if (!m->slot)
+		return -1;
+	memset(m->slot, 0, nslots * sizeof(*m->slot));
+	m->nslots = nslots;
+	return 0;
+}
+
+void px_mtrate_free(struct px_mtrate *m)
+{
+	free(m->slot);
+	memset(m, 0, sizeof(*m));
+}
+
+#define LD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define ST(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+
+/* The events counted in second `sec` over every slot (whole values: see
+ * struct px_mtrate). A slot holds its current second and the one before. */
+static unsigned mtrate_count(const struct px_mtrate *m, uint64_t sec)
+{
+	unsigned i, sum = 0;
+
+	for (i = 0; i < m->nslots; i++) {
+		const struct px_rate *r = &m->slot[i].r;
+		uint64_t rs = __atomic_load_n(&r->sec, __ATOMIC_ACQUIRE);
+
+		if (rs == sec)
+			sum += LD(r->curr);
+		else if (rs == sec + 1)
+			sum += LD(r->prev);
+	}
+	return sum;
+}
+
+void px_mtrate_add(struct px_mtrate *m, uint64_t now)
+{
+	struct px_rate *r;
+	uint64_t sec = now / 1000, old;
+	unsigned sum, max;
+
+	if (!m->slot || thread_id >= m->nslots)
+		return;
+	r = &m->slot[thread_id].r;
+	if (sec == r->sec) {
+		ST(r->curr, r->curr + 1);
+		return;
+	}
+	/* A new second in this thread: the one it last counted in is over
+	 * here (and about over in the other threads), so its total goes into
+	 * max. prev and curr are written before sec (release): a reader that
+	 * sees the new second sees the new counts. */
+	old = r->sec;
+	sum = mtrate_count(m, old);
+	max = LD(m->max);
+	while (sum > max &&
+	       !__atomic_compare_exchange_n(&m->max, &max, sum, 1, __ATOMIC_RELAXED,
+					    __ATOMIC_RELAXED))
+		;
+	ST(r->prev, sec == old + 1 ? r->curr : 0);
+	ST(r->curr, 1);
+	__atomic_store_n(&r->sec, sec, __ATOMIC_RELEASE);
+}
+
+/* As px_rate_get: the last full second, or the current one when larger. */
+unsigned px_mtrate_get(const struct px_mtrate *m, uint64_t now)
+{
+	uint64_t sec = now / 1000;
+	unsigned cur, prev;
+
+	if (!m->slot)
+		return 0;
+	cur = mtrate_count(m, sec);
+	prev = sec ? mtrate_count(m, sec - 1) : 0;
+	return cur > prev ? cur : prev;
+}
+
+/* The seconds not folded yet are the ones the slots count in now. */
+unsigned px_mtrate_max(const struct px_mtrate *m)
+{
+	unsigned i, max = LD(m->max), n;
+
+	for (i = 0; i < m->nslots; i++) {
+		n = mtrate_count(m, __atomic_load_n(&m->slot[i].r.sec, __ATOMIC_ACQUIRE));
+		if (n > max)
+			max = n;
+	}
+	return max;
 }
 
 void px_counters_open(struct px_counters *c, uint64_t now)

@@ -92,6 +92,15 @@ void px_counters_close(struct px_counters *c);
 void px_counters_times(struct px_counters *c, unsigned qtime, unsigned ctime, unsigned ttime);
 void px_rate_add(struct px_rate *r, uint64_t now);
 unsigned px_rate_get(const struct px_rate *r, uint64_t now);
+/* Rates counted in every thread (see struct px_mtrate): nslots is
+ * thread_count; add counts one event in the calling thread's slot (and
+ * folds the last second into the maximum when a new one starts); max is
+ * the highest rate seen, the current one included. */
+int px_mtrate_init(struct px_mtrate *m, unsigned nslots);
+void px_mtrate_free(struct px_mtrate *m);
+void px_mtrate_add(struct px_mtrate *m, uint64_t now);
+unsigned px_mtrate_get(const struct px_mtrate *m, uint64_t now);
+unsigned px_mtrate_max(const struct px_mtrate *m);
 
 /* ---- server state -------------------------------------------------------- */
 

@@ -879,6 +879,7 @@ static int req_analyse(struct session *s)
 	h->t_head = loop_now();
 	h->nreq++;
 	PX_INC(s->fe->fe.req_tot);
+	px_mtrate_add(&s->fe->req_rate, h->t_head);
 	rline_capture(h, buf);
 	if (m->meth == H1_METH_CONNECT ||
 	    ((m->flags & H1_MF_UPGRADE) && (m->flags & H1_MF_CONN_UPGRADE)))

@@ -67,8 +67,8 @@ const struct stat_col stat_cols[STAT_F_COUNT] = {
 	[STAT_F_HRSP_5XX] = { "hrsp_5xx", "HTTP 5xx responses (mode http)" },
 	[STAT_F_HRSP_OTHER] = { "hrsp_other", "other HTTP responses (mode http)" },
 	[STAT_F_HANAFAIL] = { "hanafail", "failed health analyses (unused)" },
-	[STAT_F_REQ_RATE] = { "req_rate", "HTTP requests per second (unused)" },
-	[STAT_F_REQ_RATE_MAX] = { "req_rate_max", "highest req_rate (unused)" },
+	[STAT_F_REQ_RATE] = { "req_rate", "HTTP requests in the last second (frontend)" },
+	[STAT_F_REQ_RATE_MAX] = { "req_rate_max", "highest req_rate" },
 	[STAT_F_REQ_TOT] = { "req_tot", "HTTP requests (mode http)" },
 	[STAT_F_CLI_ABRT] = { "cli_abrt", "transfers aborted by the client" },
 	[STAT_F_SRV_ABRT] = { "srv_abrt", "transfers aborted by the server" },
@@ -306,6 +306,10 @@ void stats_csv_frontend(struct sbuf *out, const struct proxy *px, uint64_t now)
 	put_u(&l, STAT_F_TYPE, 0);
 	put_u(&l, STAT_F_RATE_LIM, 0);
 	put_zeros(&l, STAT_F_REQ_RATE, STAT_F_REQ_TOT);
+	if (px->mode == CFG_MODE_HTTP) {
+		put_u(&l, STAT_F_REQ_RATE, px_mtrate_get(&px->req_rate, now));
+		put_u(&l, STAT_F_REQ_RATE_MAX, px_mtrate_max(&px->req_rate));
+	}
 	put_http(&l, px, c);
 	put_zeros(&l, STAT_F_COMP_IN, STAT_F_COMP_RSP);
 	put_u(&l, STAT_F_CONN_RATE, px_rate_get(&c->rate, now));

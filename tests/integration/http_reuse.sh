@@ -132,6 +132,9 @@ echo "safe: fe 2xx=$fe_2xx 5xx=$fe_5xx req=$fe_req be 2xx=$be_2xx srv 2xx=$sv_2x
 [ "$fe_2xx" = 17 ] || fail "frontend hrsp_2xx $fe_2xx, not 17"
 [ "$fe_5xx" = 1 ] || fail "frontend hrsp_5xx $fe_5xx, not 1"
 [ "$fe_req" = 18 ] || fail "frontend req_tot $fe_req, not 18"
+rmax=$(col req_rate_max safe,FRONTEND)
+[ "$rmax" -ge 1 ] && [ "$rmax" -le 18 ] || fail "frontend req_rate_max $rmax, not 1..18"
+[ -z "$(col req_rate_max safe,BACKEND)" ] || fail "req_rate_max on a backend line"
 [ "$be_2xx" = 17 ] && [ "$sv_2xx" = 17 ] || fail "backend/server hrsp_2xx $be_2xx/$sv_2xx"
 [ "$(col wretr safe,BACKEND)" = 1 ] || fail "the retry is not counted in wretr: $(col wretr safe,BACKEND)"
 stop_proxyd

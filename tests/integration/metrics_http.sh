@@ -53,6 +53,8 @@ v() { value "$T/mend" "$1"; }
 [ "$(v 'proxyd_frontend_http_responses_total{proxy="web",code="5xx"}')" = 3 ] || fail "fe 5xx"
 [ "$(v 'proxyd_frontend_http_responses_total{proxy="web",code="4xx"}')" = 3 ] || fail "fe 4xx"
 [ "$(v 'proxyd_frontend_http_requests_total{proxy="web"}')" = 36 ] || fail "fe requests"
+rmax=$(v 'proxyd_frontend_http_requests_rate_max{proxy="web"}')
+[ "$rmax" -ge 1 ] && [ "$rmax" -le 36 ] || fail "fe request rate max $rmax, not 1..36"
 [ "$(v 'proxyd_server_http_responses_total{proxy="app",server="a1",code="2xx"}')" = 30 ] || fail "srv 2xx"
 [ "$(v 'proxyd_backend_http_responses_total{proxy="app",code="2xx"}')" = 30 ] || fail "be 2xx"
 [ "$(v 'proxyd_backend_response_errors_total{proxy="app"}')" -ge 3 ] || fail "be eresp"

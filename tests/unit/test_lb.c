@@ -4,12 +4,14 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "backend_fake.h"
 #include "proxyd/cfg.h"
 #include "proxyd/lb.h"
 #include "proxyd/proxy.h"
+#include "proxyd/thread.h"
 
 void fake_session_end(struct session *s)
 {
@@ -392,6 +394,50 @@ static void test_proxy_counters_and_rates(void **state)
 	assert_int_equal(px_rate_get(&r, 11000), 0);
 }
 
+/* A rate counted in three threads' slots: the sum by second, the maximum
+ * kept when a thread starts a new second, and nothing counted twice. */
+static void test_proxy_mtrate(void **state)
+{
+	struct px_mtrate m;
+	unsigned i;
+
+	(void)state;
+	assert_int_equal(px_mtrate_init(&m, 3), 0);
+	assert_int_equal((uintptr_t)&m.slot[1] - (uintptr_t)&m.slot[0], 64);
+	thread_id = 0;
+	px_mtrate_add(&m, 1000);
+	px_mtrate_add(&m, 1100);
+	thread_id = 1;
+	for (i = 0; i < 3; i++)
+		px_mtrate_add(&m, 1200);
+	assert_int_equal(px_mtrate_get(&m, 1500), 5);
+	assert_int_equal(px_mtrate_max(&m), 5);
+	/* Second 2: thread 0 moves on first, thread 1 later. */
+	thread_id = 0;
+	px_mtrate_add(&m, 2100);
+	assert_int_equal(m.max, 5);
+	assert_int_equal(px_mtrate_get(&m, 2100), 5);   /* second 1 is larger */
+	thread_id = 1;
+	px_mtrate_add(&m, 2200);
+	thread_id = 0;
+	for (i = 0; i < 10; i++)
+		px_mtrate_add(&m, 2300);
+	assert_int_equal(px_mtrate_get(&m, 2300), 12);  /* 11 + 1, not 11 + 3 */
+	assert_int_equal(px_mtrate_max(&m), 12);
+	/* Idle: the rate falls to 0, the maximum stays. */
+	assert_int_equal(px_mtrate_get(&m, 9000), 0);
+	assert_int_equal(px_mtrate_max(&m), 12);
+	thread_id = 1;
+	px_mtrate_add(&m, 9000);        /* folds second 2 */
+	assert_int_equal(m.max, 12);
+	assert_int_equal(px_mtrate_get(&m, 9000), 1);
+	assert_int_equal(px_mtrate_get(&m, 10500), 1);
+	thread_id = 0;
+	px_mtrate_free(&m);
+	assert_null(m.slot);
+	assert_int_equal(px_mtrate_get(&m, 9000), 0);
+}
+
 static void test_proxy_server_parse(void **state)
 {
 	static const unsigned w[] = { 1 };
@@ -433,6 +479,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_lb_slowstart_ramp, teardown),
 		cmocka_unit_test_teardown(test_lb_no_servers, teardown),
 		cmocka_unit_test_teardown(test_proxy_counters_and_rates, teardown),
+		cmocka_unit_test(test_proxy_mtrate),
 		cmocka_unit_test_teardown(test_proxy_server_parse, teardown),
 	};
 
