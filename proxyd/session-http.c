@@ -1058,8 +1058,9 @@ static int req_head(struct session *s)
 
 /* ---- bodies ------------------------------------------------------------ */
 
-/* Response body bytes the framing allows forwarding unparsed above which
- * they go through a pipe (splice) rather than the copy buffer. */
+/* Body bytes the framing allows forwarding unparsed (either direction)
+ * above which they go through a pipe (splice) rather than the copy
+ * buffer. */
 #define HTTP_SPLICE_MIN (64u * 1024u)
 #define HTTP_SPLICE_CHUNK (1u << 20)
 
@@ -1067,7 +1068,7 @@ static int req_head(struct session *s)
  * c's pipe, then as much of the pipe as the consumer takes. Only called
  * with nothing buffered on c. 1 progress, 0 nothing moved (no data, no
  * pipe, or splicing unsupported: c is then marked), or a FWD_ERR_* code. */
-static int body_splice(struct session *s, struct h1_msg *m, struct sess_chan *c,
+static int body_splice(struct session *s, int req, struct h1_msg *m, struct sess_chan *c,
 		       struct sess_side *prod, struct sess_side *cons, uint32_t *budget)
 {
 	uint64_t d = h1_body_direct(m);
@@ -1102,7 +1103,7 @@ static int body_splice(struct session *s, struct h1_msg *m, struct sess_chan *c,
 	h1_body_skip(m, (uint64_t)n);
 	c->pipe_bytes += (uint32_t)n;
 	c->bytes += (uint64_t)n;
-	session_count_bytes(s, 0, (uint64_t)n);
+	session_count_bytes(s, req, (uint64_t)n);
 	prod->last_rd = loop_now();
 	cons->last_wr = prod->last_rd;
 	*budget = (uint32_t)n < *budget ? *budget - (uint32_t)n : 0;
@@ -1172,8 +1173,8 @@ static int http_fwd(struct session *s, int req)
 				G.more = 1;
 				break;
 			}
-			if (!req && d >= HTTP_SPLICE_MIN && session_splice_ok(c)) {
-				r = body_splice(s, m, c, prod, cons, &budget);
+			if (d >= HTTP_SPLICE_MIN && session_splice_ok(c)) {
+				r = body_splice(s, req, m, c, prod, cons, &budget);
 				if (r < 0)
 					return r;
 				if (r > 0) {
@@ -1269,7 +1270,7 @@ static int req_body(struct session *s)
 			return -1;
 		}
 	}
-	if (h->io->req.state == H1_ST_DONE && s->req.len == 0) {
+	if (h->io->req.state == H1_ST_DONE && chan_pending(&s->req) == 0) {
 		h->rq = HTTP_RQ_DONE;
 		return 1;
 	}
