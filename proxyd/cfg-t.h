@@ -176,6 +176,7 @@ struct cfg_timeouts {
 #define CFG_OPT_HTTPLOG         0x10u   /* option httplog */
 #define CFG_OPT_FORWARDFOR      0x20u   /* option forwardfor (see cfg_proxy.ff_*) */
 #define CFG_OPT_HTTPCHK         0x40u   /* option httpchk (see cfg_proxy.chk_*) */
+#define CFG_OPT_ABORTONCLOSE    0x80u   /* option abortonclose */
 
 /* HTTP connection mode: option http-keep-alive (default) / http-server-close
  * / httpclose; the last one given wins within a proxy. Between a frontend

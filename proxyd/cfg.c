@@ -1596,6 +1596,7 @@ static int opt_httplog(struct parser *p, const char *kw, char **args, int nargs,
 
 /* Sorted by name (bsearch). */
 static const struct opt_kw opt_kws[] = {
+	{ "abortonclose", SEC_BE, CFG_OPT_ABORTONCLOSE, NULL, NULL },
 	{ "dontlognull", SEC_FE, CFG_OPT_DONTLOGNULL, NULL, NULL },
 	{ "forwardfor", SEC_PX, 0, NULL, opt_forwardfor },
 	{ "http-keep-alive", SEC_PX, 0, NULL, opt_http_conn },

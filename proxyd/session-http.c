@@ -1598,6 +1598,14 @@ static int http_step(struct session *s)
 	struct sess_http *h = &s->http;
 	int progress = 0, r = 0;
 
+	if (h->rq == HTTP_RQ_WAIT_SRV && session_cli_gone(s)) {
+		/* Gone before its request reached a server (CQ / CC): nothing
+		 * is sent, nothing answered. */
+		txn_log(s, SESS_CAUSE_CLI_ABORT);
+		session_end(s, SESS_CAUSE_CLI_ABORT, 0, 0);
+		return -1;
+	}
+
 	if (s->state == SESS_ST_DATA) {
 		if (h->rs == HTTP_RS_HEAD)
 			r = res_head(s);

@@ -35,6 +35,10 @@ void session_chan_release(struct sess_chan *c);
  * on c's sockets). */
 int session_splice_ok(const struct sess_chan *c);
 void session_count_bytes(struct session *s, int req, uint64_t n);
+/* 1 when a session whose request has not reached a server yet (queued,
+ * waiting to retry, connecting) is to be dropped because of its client:
+ * the connection failed, or it ended its side under option abortonclose. */
+int session_cli_gone(const struct session *s);
 /* Writes as much of buf as the consumer takes: bytes written, or -1. */
 ssize_t session_cons_send(struct sess_side *cons, const char *buf, size_t len);
 /* Splices as much of c's pipe as the consumer takes: bytes moved, or -1. */

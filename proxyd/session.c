@@ -824,6 +824,16 @@ static int side_has_error(const struct sess_side *sd)
 	return err != 0;
 }
 
+int session_cli_gone(const struct session *s)
+{
+	if (s->state == SESS_ST_DATA || s->state == SESS_ST_CLOSED ||
+	    !(s->cli.flags & SESS_SD_RDHUP))
+		return 0;
+	if (!(s->cli.flags & SESS_SD_FIN))
+		return 1;       /* error or hangup */
+	return s->be && (s->be->options & CFG_OPT_ABORTONCLOSE);
+}
+
 static void session_cli_io(struct loop_fd *lf, uint32_t ev)
 {
 	struct session *s = lf->arg;
@@ -834,9 +844,9 @@ static void session_cli_io(struct loop_fd *lf, uint32_t ev)
 		return;
 	}
 	if (s->state != SESS_ST_DATA) {
-		/* Not connected yet: the request waits in the socket; only an
-		 * abort ends the session (CQ / CC). */
-		if (ev & (LOOP_ERR | LOOP_HUP)) {
+		/* Not connected yet: the request waits in the socket; only the
+		 * client's going ends the session (CQ / CC). */
+		if ((ev & (LOOP_ERR | LOOP_HUP)) || session_cli_gone(s)) {
 			if (s->state == SESS_ST_QUEUED)
 				backend_dequeue(s);
 			session_end(s, SESS_CAUSE_CLI_ABORT, 0, 0);

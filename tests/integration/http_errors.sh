@@ -3,14 +3,16 @@
 # closes without answering and on an invalid response, 504 on a slow
 # server, 408 on a slow client (timeout http-request), 400 on request
 # smuggling attempts (logged with the reason), 500 on a rewrite that does
-# not fit, 503 with no usable server (with an errorfile), and a
-# WebSocket-style upgrade and a CONNECT echoed through tunnels (timeout
-# tunnel). Ports 24520-24539.
+# not fit, 503 with no usable server (with an errorfile), clients that
+# leave while queued (reset: always dropped; end of stream: dropped with
+# option abortonclose, served without), and a WebSocket-style upgrade and a
+# CONNECT echoed through tunnels (timeout tunnel). Ports 24520-24539.
 . "$top_srcdir/tests/integration/http_lib.sh"
 command -v python3 >/dev/null || { echo "SKIP: python3 is needed"; exit 77; }
 
 P=24520
 start_httpback $((P + 10))
+start_httpback $((P + 12))
 BIG=$(awk 'BEGIN { for (i = 0; i < 1100; i++) printf "x" }')
 cat >"$T/proxyd.cfg" <<CFG
 global
@@ -31,14 +33,27 @@ frontend fe
     acl dead path_beg /dead
     acl none path_beg /none
     acl big path_beg /big
+    acl qa path_beg /qa/
+    acl qn path_beg /qn/
     http-request set-header X-Big $BIG if big
     use_backend dead if dead
     use_backend none if none
+    use_backend qa if qa
+    use_backend qn if qn
     default_backend hb
 backend hb
     server h1 127.0.0.1:$((P + 10))
 backend dead
     server d1 127.0.0.1:$((P + 11))
+backend qa
+    option abortonclose
+    timeout queue 10s
+    timeout server 10s
+    server q1 127.0.0.1:$((P + 12)) maxconn 1
+backend qn
+    timeout queue 10s
+    timeout server 10s
+    server q1 127.0.0.1:$((P + 12)) maxconn 1
 backend none
     errorfile 503 $T/503.http
     server n1 127.0.0.1:$((P + 10)) disabled
@@ -141,6 +156,50 @@ last_http_line '"GET /big ' | grep -q ' 500 ' || fail "500 log: $(last_http_line
 [ "$(http_status "$U/none/x")" = 503 ] || fail "no server: not 503"
 last_http_line '/none/x' | grep -q 'none/<NOSRV>' || fail "no server log: $(last_http_line /none/x)"
 [ "$(curl -s --max-time 5 "$U/none/x")" = "sorry, none" ] || fail "errorfile not used"
+
+# 6b. Clients that leave while queued behind a slow request (server
+# maxconn 1). leave PATH HOW: HOW is "rst" (reset) or "fin" (end of stream
+# after the head); prints the status received, or "none".
+cat >"$T/leave.py" <<'PY'
+import socket, struct, sys, time
+port, path, how = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+s = socket.create_connection(("127.0.0.1", port))
+s.settimeout(8)
+s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path).encode())
+time.sleep(0.3)
+if how == "rst":
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()
+    print("none")
+    sys.exit(0)
+s.shutdown(socket.SHUT_WR)
+out = b""
+try:
+    while True:
+        d = s.recv(4096)
+        if not d:
+            break
+        out += d
+except OSError:
+    pass
+print(out.split(b" ")[1].decode() if out.startswith(b"HTTP/1.1 ") else "none")
+PY
+leave_queued() { # BACKEND HOW
+	curl -s -o /dev/null --max-time 8 "$U/$1/slow?ms=1500" &
+	_busy=$!
+	sleep 0.3
+	python3 "$T/leave.py" $((P + 1)) "/$1/left-$2" "$2"
+	wait $_busy
+}
+n0=$(nconn "$T/hb.$((P + 12)).conn")
+[ "$(leave_queued qa fin)" = none ] || fail "abortonclose: a half-closed client was answered"
+last_http_line '/qa/left-fin' | grep -q ' CQ-- ' || fail "abortonclose log: $(last_http_line /qa/left-fin)"
+[ "$(leave_queued qn rst)" = none ] || fail "reset client"
+last_http_line '/qn/left-rst' | grep -q ' CQ-- ' || fail "reset while queued: $(last_http_line /qn/left-rst)"
+# Neither reached the server: one connection for each slow request only.
+[ "$(nconn "$T/hb.$((P + 12)).conn")" = $((n0 + 2)) ] || fail "a dropped request reached the server"
+[ "$(leave_queued qn fin)" = 200 ] || fail "without abortonclose, a half-closed client is served"
+last_http_line '/qn/left-fin' | grep -q ' 200 ' || fail "served log: $(last_http_line /qn/left-fin)"
 
 # 7. Upgrade: 101, then bytes both ways through the tunnel.
 out=$(printf 'GET /ws HTTP/1.1\\r\\nHost: x\\r\\nConnection: Upgrade\\r\\nUpgrade: websocket\\r\\n\\r\\nping-through-the-tunnel' |

@@ -483,7 +483,8 @@ static void test_defaults_inheritance(void **state)
 		"  option redispatch\n"
 		"backend e\n"
 		"  no option redispatch\n"
-		"  retries 0\n";
+		"  retries 0\n"
+		"  option abortonclose\n";
 	const struct cfg_proxy *px;
 	struct cfg c;
 	struct cfg_diag d;
@@ -493,6 +494,7 @@ static void test_defaults_inheritance(void **state)
 	assert_int_equal(px->to.ms[CFG_TO_CLIENT], 10000);
 	assert_int_equal(px->to.loc[CFG_TO_CLIENT].line, 2);
 	assert_true(px->options & CFG_OPT_REDISPATCH);
+	assert_false(px->options & CFG_OPT_ABORTONCLOSE);
 	assert_int_equal(px->retries, 5);
 	assert_int_equal(px->servers[0].fall, 4);
 	assert_true(px->servers[0].flags & CFG_SRV_CHECK);
@@ -517,7 +519,7 @@ static void test_defaults_inheritance(void **state)
 	assert_int_equal(px->retries, 0);
 	assert_int_equal(px->to.ms[CFG_TO_CLIENT], 1000);
 	assert_int_equal(px->to.ms[CFG_TO_SERVER], 2000);
-	assert_int_equal(px->options, 0);
+	assert_int_equal(px->options, CFG_OPT_ABORTONCLOSE);
 
 	cfg_free(&c);
 	cfg_diag_free(&d);
