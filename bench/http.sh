@@ -112,6 +112,11 @@ for port in $PN $PP $PH $PP1 $PH1; do
 		sleep 0.1
 	done
 done
+# Something else answering on a port (a proxy that could not bind) would
+# be measured in its place.
+for p in $PROXYD_PID $HAPROXY_PID $PROXYD1_PID $HAPROXY1_PID; do
+	kill -0 "$p" 2>/dev/null || { echo "http.sh: a proxy exited at start (port in use?)"; exit 1; }
+done
 
 # cpu_ticks PID: utime + stime in clock ticks.
 cpu_ticks() {

@@ -109,11 +109,24 @@ static const struct cfg_proxy *cfg_of(const struct proxy *px)
 
 /* ---- idle server connections ---------------------------------------- */
 
+/* Closes the server connection with a reset, as HAProxy does: proxyd
+ * only drops one it has no more use for (the response was read, or the
+ * transaction failed), and a reset leaves no TIME_WAIT socket holding
+ * one of the proxy's local ports (loopback and busy servers run out of
+ * them at a few thousand connections per second otherwise). */
+static void srv_close(struct session *s)
+{
+	session_side_close(&s->srvs, 1);
+}
+
 static void idle_free(struct idle_conn *ic)
 {
+	static const struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
 	px_list_del(&ic->link);
 	px_list_del(&ic->glink);
 	loop_fd_forget(&ic->lfd);
+	(void)setsockopt(ic->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));    /* see srv_close */
 	close(ic->fd);
 	ic->srv->idle[thread_id].cur--;
 	G.idle_total--;
@@ -203,7 +216,7 @@ static void pool_park(struct session *s)
 	s->srvs.flags = 0;
 	return;
 drop:
-	session_side_close(&s->srvs, 0);
+	srv_close(s);
 }
 
 /* Takes the most recently parked connection to srv into s->srvs. */
@@ -494,7 +507,7 @@ static int retry_fresh(struct session *s)
 
 	if (!(h->flags & HTTP_F_REUSED) || (h->flags & HTTP_F_RES_SEEN) || !h->io->retry || !s->srv)
 		return 0;
-	session_side_close(&s->srvs, 0);
+	srv_close(s);
 	session_chan_release(&s->req);
 	s->req.buf = h->io->retry;
 	s->req.off = 0;
@@ -581,7 +594,7 @@ static void send_error(struct session *s, unsigned status)
 static void srv_drop(struct session *s)
 {
 	if (s->srvs.fd != -1)
-		session_side_close(&s->srvs, 0);
+		srv_close(s);
 	s->http.idle_srv = NULL;
 	if (s->srv)
 		backend_release(s->srv, s);
@@ -726,6 +739,10 @@ void http_session_end(struct session *s, enum sess_cause cause)
 	txn_log(s, cause);
 	if (s->state != SESS_ST_DATA && s->srvs.fd != -1 && h->idle_srv)
 		pool_park(s);
+	/* A tunnel's ends close as the peers did; otherwise the server
+	 * connection is of no more use (see srv_close). */
+	if (h->rq != HTTP_RQ_TUNNEL && s->srvs.fd != -1)
+		srv_close(s);
 }
 
 int http_conn_reuse(struct session *s, struct server *srv)
@@ -1659,7 +1676,7 @@ static int http_step(struct session *s)
 	 * means the server closed it (or broke the protocol). */
 	if (s->state != SESS_ST_DATA && s->srvs.fd != -1 &&
 	    (s->srvs.flags & (SESS_SD_CAN_RECV | SESS_SD_RDHUP)) && h->idle_srv) {
-		session_side_close(&s->srvs, 0);
+		srv_close(s);
 		h->idle_srv = NULL;
 	}
 	return progress;
