@@ -92,23 +92,7 @@ ratio() {
 	printf '%d.%02d' $((r / 1000)) $((r % 1000 / 10))
 }
 
-# add_helper N: one more connmany process with N connections.
-add_helper() {
-	nhelpers=$((nhelpers + 1))
-	[ $nhelpers -le 250 ] || die "too many helpers"
-	out="$tmp/helper$nhelpers.out"
-	"$CONNMANY" "127.0.77.$nhelpers" "$PORT" "$1" 1800 >"$out" 2>"$tmp/helper$nhelpers.err" &
-	helpers="$helpers $!"
-	i=0
-	while ! grep -q "^ready" "$out" 2>/dev/null; do
-		i=$((i + 1))
-		if [ $i -gt 1200 ] || ! kill -0 $! 2>/dev/null; then
-			cat "$tmp/helper$nhelpers.err" >&2
-			die "connmany $nhelpers not ready"
-		fi
-		sleep 0.05
-	done
-}
+. "$(dirname "$0")/connmany-lib.sh"
 
 have=0
 echo "bench/diagnose: $ROUNDS interleaved rounds per level; times include process start"
@@ -118,7 +102,7 @@ for level in $LEVELS; do
 	while [ $have -lt "$level" ]; do
 		n=$((level - have))
 		[ $n -gt "$PER" ] && n=$PER
-		add_helper $n
+		add_helper $n 0.77 1800
 		have=$((have + n))
 	done
 	: >"$tmp/diag"

@@ -118,22 +118,7 @@ ratio() {
 	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'
 }
 
-add_helper() {
-	nhelpers=$((nhelpers + 1))
-	[ $nhelpers -le 250 ] || die "too many helpers"
-	out="$tmp/helper$nhelpers.out"
-	"$CONNMANY" "127.0.78.$nhelpers" "$PORT" "$1" 3600 >"$out" 2>"$tmp/helper$nhelpers.err" &
-	helpers="$helpers $!"
-	i=0
-	while ! grep -q "^ready" "$out" 2>/dev/null; do
-		i=$((i + 1))
-		if [ $i -gt 1200 ] || ! kill -0 $! 2>/dev/null; then
-			cat "$tmp/helper$nhelpers.err" >&2
-			die "connmany $nhelpers not ready"
-		fi
-		sleep 0.05
-	done
-}
+. "$(dirname "$0")/connmany-lib.sh"
 
 status() {
 	"$PROXYCTL" -S "$tmp/run/control.sock" status --json 2>/dev/null
@@ -157,7 +142,7 @@ for level in $LEVELS; do
 	while [ $have_n -lt "$level" ]; do
 		n=$((level - have_n))
 		[ $n -gt "$PER" ] && n=$PER
-		add_helper $n
+		add_helper $n 0.78 3600
 		have_n=$((have_n + n))
 	done
 	if [ -z "$sv" ]; then

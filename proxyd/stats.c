@@ -945,41 +945,44 @@ static void cmd_shutdown_sessions(struct stats_ctx *ctx, char **args, int nargs)
 		server_shutdown_sessions(srv, "shutdown sessions server");
 }
 
-static void cmd_set_maxconn_server(struct stats_ctx *ctx, char **args, int nargs)
+/* "set <what> server <backend>/<server> <n>": the server and n, or NULL
+ * with the error (HAProxy's words) written. */
+static struct server *arg_server_uint(struct stats_ctx *ctx, char **args, int nargs,
+				      const char *what, unsigned *v)
 {
 	struct server *srv = arg_server(ctx, args, nargs);
-	unsigned v;
 
 	if (!srv)
-		return;
+		return NULL;
 	if (nargs < 2) {
-		sb_puts(ctx->out, "Require <maxconn>.\n");
-		return;
+		sb_printf(ctx->out, "Require <%s>.\n", what);
+		return NULL;
 	}
-	if (parse_uint(args[1], 1000000000u, &v) == -1) {
-		sb_puts(ctx->out, "maxconn string empty or preceded by garbage\n");
-		return;
+	if (parse_uint(args[1], 1000000000u, v) == -1) {
+		sb_printf(ctx->out, "%s string empty or preceded by garbage\n", what);
+		return NULL;
 	}
-	server_set_maxconn(srv, v);
+	return srv;
+}
+
+static void cmd_set_maxconn_server(struct stats_ctx *ctx, char **args, int nargs)
+{
+	unsigned v;
+	struct server *srv = arg_server_uint(ctx, args, nargs, "maxconn", &v);
+
+	if (srv)
+		server_set_maxconn(srv, v);
 }
 
 /* Ours: the runtime remedy for a dynamic limit that is too low (incident 3):
  * with minconn = maxconn the limit no longer follows the backend's load. */
 static void cmd_set_minconn_server(struct stats_ctx *ctx, char **args, int nargs)
 {
-	struct server *srv = arg_server(ctx, args, nargs);
 	unsigned v;
+	struct server *srv = arg_server_uint(ctx, args, nargs, "minconn", &v);
 
 	if (!srv)
 		return;
-	if (nargs < 2) {
-		sb_puts(ctx->out, "Require <minconn>.\n");
-		return;
-	}
-	if (parse_uint(args[1], 1000000000u, &v) == -1) {
-		sb_puts(ctx->out, "minconn string empty or preceded by garbage\n");
-		return;
-	}
 	srv->minconn = v;
 	queue_process_backend(srv->be);
 }

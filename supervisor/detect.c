@@ -1140,6 +1140,22 @@ static uint32_t detect_half_of(const struct snap_count *c)
 	return t;
 }
 
+/* The half-closed sockets of a count on a listening port (the client
+ * side of the proxy's connections) in h: 1, or 0 when c is not one. */
+static int detect_listen_half(const struct snapshot *cur, const struct snap_count *c,
+			      struct detect_half *h)
+{
+	size_t k;
+
+	if (!detect_half_of(c) || !(c->is_listen_port || snapshot_port_listened(cur, c->lport)))
+		return 0;
+	memset(h, 0, sizeof(*h));
+	for (k = 0; k < DETECT_NHALF; k++)
+		detect_half_add(h, detect_half_states[k], c->n[detect_half_states[k]],
+				c->oldest_idle_ms[detect_half_states[k]]);
+	return 1;
+}
+
 static void detect_ev_half_states(struct json *j, const char *key, const struct detect_half *h,
 				  int with_age)
 {
@@ -1436,13 +1452,8 @@ static int detect_half_pid(const struct snapshot *cur, const struct detect_opts 
 		const struct snap_count *c = &cur->counts[i];
 		struct detect_half h;
 
-		if (!detect_half_of(c) ||
-		    !(c->is_listen_port || snapshot_port_listened(cur, c->lport)))
+		if (!detect_listen_half(cur, c, &h))
 			continue;
-		memset(&h, 0, sizeof(h));
-		for (k = 0; k < DETECT_NHALF; k++)
-			detect_half_add(&h, detect_half_states[k], c->n[detect_half_states[k]],
-					c->oldest_idle_ms[detect_half_states[k]]);
 		sb_printf(&b.det, "listening port %u (client side): ", c->lport);
 		detect_det_half_states(&b.det, &h, 1);
 		sb_putc(&b.det, '\n');
@@ -1482,13 +1493,8 @@ static int detect_half_pid(const struct snapshot *cur, const struct detect_opts 
 		const struct snap_count *c = &cur->counts[i];
 		struct detect_half h;
 
-		if (!detect_half_of(c) ||
-		    !(c->is_listen_port || snapshot_port_listened(cur, c->lport)))
+		if (!detect_listen_half(cur, c, &h))
 			continue;
-		memset(&h, 0, sizeof(h));
-		for (k = 0; k < DETECT_NHALF; k++)
-			detect_half_add(&h, detect_half_states[k], c->n[detect_half_states[k]],
-					c->oldest_idle_ms[detect_half_states[k]]);
 		json_obj_open(&b.j, NULL);
 		json_uint(&b.j, "port", c->lport);
 		json_bool(&b.j, "own_listener", c->is_listen_port);
