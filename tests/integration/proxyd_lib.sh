@@ -19,25 +19,14 @@ PROXYD_PID=""
 # Sanitizer reports go to the proxyd log; a leak or error fails the test.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}abort_on_error=0"
 
+. "$top_srcdir/tests/integration/common.sh"
+
 cleanup() {
-	for p in $PIDS; do kill "$p" 2>/dev/null; done
-	sleep 0.2
-	for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
-	wait 2>/dev/null
+	kill_pids
 	[ -n "${KEEP:-}" ] || rm -rf "$T"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
-
-fail() {
-	echo "FAIL: $*"
-	for f in "$T"/*.log; do
-		[ -f "$f" ] || continue
-		echo "--- $f"
-		tail -n 40 "$f"
-	done
-	exit 1
-}
 
 # wait_file FILE [TENTHS]: waits until FILE exists (default 10 s).
 wait_file() {

@@ -21,6 +21,7 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/sv-it.XXXXXX")
 PIDS=""
 SV_PID=""
 export ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}abort_on_error=0"
+. "$top_srcdir/tests/integration/common.sh"
 
 cleanup() {
 	# proxysv first, with a fast stop (two signals): its generations go too.
@@ -33,24 +34,11 @@ cleanup() {
 		done
 		for p in $kids; do kill -9 "$p" 2>/dev/null; done
 	fi
-	for p in $PIDS; do kill "$p" 2>/dev/null; done
-	sleep 0.3
-	for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
-	wait 2>/dev/null
+	kill_pids
 	[ -n "${KEEP:-}" ] || rm -rf "$T"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
-
-fail() {
-	echo "FAIL: $*"
-	for f in "$T"/*.log; do
-		[ -f "$f" ] || continue
-		echo "--- $f"
-		tail -n 40 "$f"
-	done
-	exit 1
-}
 
 # sv_config FILE FRONT_PORT BACK_PORT [supervisor lines...]
 sv_config() {
