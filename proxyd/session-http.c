@@ -553,8 +553,24 @@ static void txn_begin(struct session *s)
 }
 
 /* Logs the open transaction with the termination cause given. */
+/* The bytes read with the head go to the transaction's backend and server
+ * (not to the default backend the session started with). */
+static void bin_head_flush(struct session *s)
+{
+	struct sess_http *h = &s->http;
+
+	if (!h->bin_head)
+		return;
+	if (s->be)
+		PX_ADD(s->be->be.bin, h->bin_head);
+	if (s->srv)
+		PX_ADD(s->srv->c.bin, h->bin_head);
+	h->bin_head = 0;
+}
+
 static void txn_log(struct session *s, enum sess_cause cause)
 {
+	bin_head_flush(s);
 	if (!(s->http.flags & HTTP_F_TXN))
 		return;
 	s->cause = (uint8_t)cause;
@@ -779,6 +795,7 @@ int http_conn_reuse(struct session *s, struct server *srv)
 		h->io->retry_len = s->req.len;
 	}
 	s->srv = srv;
+	bin_head_flush(s);
 	s->state = SESS_ST_DATA;
 	s->t_connect = loop_now();
 	if (!s->t_first_connect)
@@ -806,6 +823,7 @@ void http_srv_connected(struct session *s)
 	h->rq = HTTP_RQ_BODY;
 	h->rs = HTTP_RS_HEAD;
 	h->io->t_sent = loop_now();
+	bin_head_flush(s);
 	http_run(s);
 }
 
@@ -1064,7 +1082,8 @@ static int req_head(struct session *s)
 		}
 		s->cli.last_rd = loop_now();
 		s->req.bytes += (uint64_t)n;
-		session_count_bytes(s, 1, (uint64_t)n);
+		PX_ADD(s->fe->fe.bin, (uint64_t)n);
+		h->bin_head += (uint64_t)n;
 		if ((size_t)n < sess_bufsize - h->io->ioff - h->io->ilen &&
 		    !(s->cli.flags & SESS_SD_RDHUP))
 			s->cli.flags &= ~SESS_SD_CAN_RECV;      /* drained (see chan_copy) */

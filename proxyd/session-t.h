@@ -223,6 +223,8 @@ struct sess_http {
 	uint64_t t_head;        /* head complete; 0 = not yet */
 	uint64_t res_bytes0;    /* s->res.bytes when this transaction began */
 	uint64_t req_bytes0;
+	uint64_t bin_head;      /* bytes read with request heads, counted on the frontend only
+				 * until the transaction's backend and server are known */
 	const char *rline;      /* io->rline, or "" without io (request line for the log) */
 	struct server *idle_srv;        /* server of the session's own idle connection */
 	struct sess_http_io *io;

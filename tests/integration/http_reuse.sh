@@ -137,6 +137,10 @@ rmax=$(col req_rate_max safe,FRONTEND)
 [ -z "$(col req_rate_max safe,BACKEND)" ] || fail "req_rate_max on a backend line"
 [ "$be_2xx" = 17 ] && [ "$sv_2xx" = 17 ] || fail "backend/server hrsp_2xx $be_2xx/$sv_2xx"
 [ "$(col wretr safe,BACKEND)" = 1 ] || fail "the retry is not counted in wretr: $(col wretr safe,BACKEND)"
+# Bytes from clients: every request went to server s, heads included.
+fe_bin=$(col bin safe,FRONTEND) be_bin=$(col bin safe,BACKEND) sv_bin=$(col bin safe,s)
+[ "$fe_bin" -gt 0 ] && [ "$be_bin" = "$fe_bin" ] && [ "$sv_bin" = "$fe_bin" ] ||
+	fail "bin: frontend $fe_bin, backend $be_bin, server $sv_bin"
 stop_proxyd
 
 # 8. A check whose status is refused: L7STS with the code.
