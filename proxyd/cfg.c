@@ -698,6 +698,14 @@ static int g_daemon(struct parser *p, char **args, int nargs, int neg)
 	return 0;
 }
 
+/* TLS defaults (Debian's stock haproxy.cfg has them): they only matter to
+ * 'bind ... ssl' and 'server ... ssl', which are errors here. */
+static int g_tls_default(struct parser *p, char **args, int nargs, int neg)
+{
+	pwarn(p, args[0], "ignored: proxyd has no TLS");
+	return 0;
+}
+
 static int g_group(struct parser *p, char **args, int nargs, int neg)
 {
 	return set_string(p, args, nargs, &p->c->global.group, "group <name>");
@@ -926,7 +934,9 @@ static int g_user(struct parser *p, char **args, int nargs, int neg)
 
 /* Sorted by name (bsearch). */
 static const struct kw global_kws[] = {
+	{ "ca-base", SEC_GLOBAL, 0, g_tls_default },
 	{ "chroot", SEC_GLOBAL, 0, g_chroot },
+	{ "crt-base", SEC_GLOBAL, 0, g_tls_default },
 	{ "daemon", SEC_GLOBAL, 0, g_daemon },
 	{ "group", SEC_GLOBAL, 0, g_group },
 	{ "hard-stop-after", SEC_GLOBAL, 0, g_hard_stop_after },
@@ -934,10 +944,19 @@ static const struct kw global_kws[] = {
 	{ "maxconn", SEC_GLOBAL, 0, g_maxconn },
 	{ "nbthread", SEC_GLOBAL, 0, g_nbthread },
 	{ "pidfile", SEC_GLOBAL, 0, g_pidfile },
+	{ "ssl-default-bind-ciphers", SEC_GLOBAL, 0, g_tls_default },
+	{ "ssl-default-bind-ciphersuites", SEC_GLOBAL, 0, g_tls_default },
+	{ "ssl-default-bind-options", SEC_GLOBAL, 0, g_tls_default },
+	{ "ssl-default-server-ciphers", SEC_GLOBAL, 0, g_tls_default },
+	{ "ssl-default-server-ciphersuites", SEC_GLOBAL, 0, g_tls_default },
+	{ "ssl-default-server-options", SEC_GLOBAL, 0, g_tls_default },
+	{ "ssl-dh-param-file", SEC_GLOBAL, 0, g_tls_default },
+	{ "ssl-server-verify", SEC_GLOBAL, 0, g_tls_default },
 	{ "stats", SEC_GLOBAL, 0, g_stats },
 	{ "tune.bufsize", SEC_GLOBAL, 0, g_tune_bufsize },
 	{ "tune.http.maxhdr", SEC_GLOBAL, 0, g_tune_maxhdr },
 	{ "tune.maxrewrite", SEC_GLOBAL, 0, g_tune_maxrewrite },
+	{ "tune.ssl.default-dh-param", SEC_GLOBAL, 0, g_tls_default },
 	{ "ulimit-n", SEC_GLOBAL, 0, g_ulimit_n },
 	{ "user", SEC_GLOBAL, 0, g_user },
 };
@@ -1935,6 +1954,7 @@ static const struct kw proxy_kws[] = {
 	{ "maxconn", SEC_FE, 0, px_maxconn },
 	{ "mode", SEC_PX, 0, px_mode },
 	{ "option", SEC_PX, 1, px_option },
+	{ "redirect", SEC_PXN, 0, px_http_request },    /* as http-request redirect */
 	{ "retries", SEC_BE, 0, px_retries },
 	{ "server", SEC_BACKEND | SEC_LISTEN, 0, px_server },
 	{ "timeout", SEC_PX, 0, px_timeout },

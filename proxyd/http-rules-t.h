@@ -14,25 +14,47 @@
 #ifndef PROXYD_HTTP_RULES_T_H
 #define PROXYD_HTTP_RULES_T_H
 
+#include <regex.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 /* What an ACL line samples. */
 enum http_fetch {
 	HTTP_FETCH_PATH = 0,    /* the path of the request target (no query) */
 	HTTP_FETCH_HDR,         /* each value of a header (comma-separated elements too) */
 	HTTP_FETCH_METHOD,      /* the request method */
+	HTTP_FETCH_URL,         /* the request target as received */
+	HTTP_FETCH_QUERY,       /* the query string (after '?'; absent: no sample) */
+	HTTP_FETCH_SRC,         /* the client's address (patterns: addresses, CIDR blocks) */
+	HTTP_FETCH_TRUE,        /* always_true */
+	HTTP_FETCH_FALSE,       /* always_false, ssl_fc (proxyd has no TLS) */
 };
 
-/* How a sample is compared with the patterns. */
+/* How a sample is compared with the patterns (HAProxy's -m methods). */
 enum http_match {
 	HTTP_MATCH_STR = 0,     /* equal */
 	HTTP_MATCH_BEG,         /* the sample begins with the pattern */
+	HTTP_MATCH_END,         /* ends with it */
+	HTTP_MATCH_SUB,         /* contains it */
+	HTTP_MATCH_DOM,         /* contains it between delimiters ('/', '?', '.', ':') or ends */
+	HTTP_MATCH_REG,         /* POSIX extended regular expression */
+	HTTP_MATCH_FOUND,       /* the sample exists (no pattern) */
+	HTTP_MATCH_IP,          /* address or CIDR block (src) */
 };
 
 #define HTTP_ACL_ICASE  0x1u    /* -i: compare case-insensitively */
 
-/* One `acl` line: acl NAME CRITERION [-i] [--] PATTERN... */
+/* A src pattern: family, address bytes, prefix length. */
+struct http_net {
+	sa_family_t family;
+	uint8_t addr[16];
+	unsigned bits;
+};
+
+/* One `acl` line: acl NAME CRITERION [-i] [-m METHOD] [--] PATTERN...; an
+ * anonymous ACL ('{ CRITERION ... }' in a condition) is one too, under a
+ * name of its own no `acl` line can use. */
 struct http_acl {
 	unsigned id;            /* index in http_rules.acl_names: lines sharing a name share it */
 	enum http_fetch fetch;
@@ -42,8 +64,22 @@ struct http_acl {
 	size_t hdrlen;
 	char **pats;
 	size_t *patlens;
+	regex_t *regs;          /* HTTP_MATCH_REG: compiled pats */
+	struct http_net *nets;  /* HTTP_MATCH_IP: parsed pats */
 	size_t npats;
 	int line;
+};
+
+/* What conditions sample: the request (path, url, query and method
+ * fetches; NULL: those match nothing), the message whose headers hdr()
+ * reads (the request, or the response), the client's address (src; NULL:
+ * matches nothing). */
+struct http_smp {
+	const struct h1_msg *req;
+	const char *reqbuf;
+	const struct h1_msg *msg;
+	const char *buf;
+	const struct sockaddr_storage *src;
 };
 
 /* One term of a condition. or_before: the term starts a new alternative
@@ -72,7 +108,17 @@ enum http_act {
 	HTTP_ACT_SET_HDR,       /* remove every NAME header, add NAME: VALUE */
 	HTTP_ACT_ADD_HDR,       /* add NAME: VALUE */
 	HTTP_ACT_DEL_HDR,       /* remove every NAME header */
+	HTTP_ACT_REDIRECT,      /* answer redir_code with a Location (request rules only) */
 };
+
+/* redirect location|prefix|scheme <value> */
+enum http_redir {
+	HTTP_REDIR_LOCATION = 0,        /* Location: value */
+	HTTP_REDIR_PREFIX,              /* Location: value + the request target */
+	HTTP_REDIR_SCHEME,              /* Location: value "://" Host + the request target */
+};
+
+#define HTTP_REDIR_DROP_QUERY   0x1u    /* prefix, scheme: the target without its query */
 
 /* One http-request / http-response line. Values are literal strings (no
  * log-format expressions). */
@@ -81,8 +127,11 @@ struct http_rule {
 	unsigned deny_status;   /* HTTP_ACT_DENY: 403 unless deny_status given */
 	char *name;             /* header name for the *_HDR actions */
 	size_t namelen;
-	char *value;            /* SET/ADD */
+	char *value;            /* SET/ADD; REDIRECT: the location, prefix or scheme */
 	size_t valuelen;
+	enum http_redir redir;
+	unsigned redir_code;    /* 301, 302 (default), 303, 307, 308 */
+	unsigned redir_flags;   /* HTTP_REDIR_* */
 	struct http_cond cond;
 	int line;
 };
@@ -128,6 +177,7 @@ struct http_hdr_op {
 enum http_verdict {
 	HTTP_VERDICT_CONTINUE = 0,      /* no terminal rule matched (or allow) */
 	HTTP_VERDICT_DENY,              /* a deny matched: answer *status */
+	HTTP_VERDICT_REDIRECT,          /* a redirect matched (see http_redirect_head) */
 	HTTP_VERDICT_ERROR,             /* more header edits than the caller's array holds */
 };
 

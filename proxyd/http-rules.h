@@ -33,8 +33,11 @@ int http_acl_parse(struct http_rules *r, char **args, int nargs, int line,
 /* response: 0 for http-request, 1 for http-response. Actions: allow,
  * deny [deny_status N] (N one of httperr_known(); default 403 for a
  * request, 502 for a response), set-header NAME VALUE, add-header NAME
- * VALUE, del-header NAME (not Content-Length / Transfer-Encoding), each with
- * an optional if/unless condition. */
+ * VALUE, del-header NAME (not Content-Length / Transfer-Encoding), and for
+ * requests redirect location|prefix|scheme VALUE [code 301|302|303|307|308]
+ * [drop-query], each with an optional if/unless condition. args[0] may be
+ * "redirect" (the frontend keyword of that name): the line is then parsed
+ * as "http-request redirect ...". */
 int http_rule_parse(struct http_rules *r, int response, char **args, int nargs, int line,
 		    char *err, size_t errlen);
 int http_use_backend_parse(struct http_rules *r, char **args, int nargs, int line,
@@ -42,26 +45,30 @@ int http_use_backend_parse(struct http_rules *r, char **args, int nargs, int lin
 
 /* ---- evaluation -------------------------------------------------------- */
 
-/* 1 when the condition holds, 0 otherwise. req/reqbuf: the request (path and
- * method fetches; NULL: those fetches match nothing); msg/buf: the message
- * whose headers hdr() samples (the request, or the response). */
+/* 1 when the condition holds, 0 otherwise. */
 int http_cond_eval(const struct http_rules *r, const struct http_cond *c,
-		   const struct h1_msg *req, const char *reqbuf,
-		   const struct h1_msg *msg, const char *buf);
+		   const struct http_smp *x);
 
-/* Runs the http-request (response == 0, msg is the request) or
+/* Runs the http-request (response == 0, x->msg is the request) or
  * http-response (response == 1) rules. Header edits of matching rules are
  * appended to ops[*nops..maxops). DENY sets *status (the deny_status, or
- * 502 for a response). */
+ * 502 for a response); REDIRECT sets *status to the code and *hit to the
+ * rule (see http_redirect_head). */
 enum http_verdict http_rules_run(const struct http_rules *r, int response,
-				 const struct h1_msg *req, const char *reqbuf,
-				 const struct h1_msg *msg, const char *buf,
+				 const struct http_smp *x,
 				 struct http_hdr_op *ops, size_t maxops, size_t *nops,
-				 unsigned *status);
+				 unsigned *status, const struct http_rule **hit);
 
 /* The backend index (cfg->proxies / proxy table order) of the first
  * use_backend whose condition holds, or -1 (use default_backend). */
-int http_rules_backend(const struct http_rules *r, const struct h1_msg *req, const char *reqbuf);
+int http_rules_backend(const struct http_rules *r, const struct http_smp *x);
+
+/* The answer of a redirect rule for request req (parsed from buf): status
+ * line, Location, "Content-Length: 0", "Cache-Control: no-cache", and
+ * "Connection: close" when close is set, written into out. Returns the
+ * length, or -1 when it does not fit in outsz. */
+long http_redirect_head(const struct http_rule *ru, const struct h1_msg *req, const char *buf,
+			int close, char *out, size_t outsz);
 
 /* ---- head rewriting ---------------------------------------------------- */
 

@@ -579,20 +579,12 @@ static void txn_log(struct session *s, enum sess_cause cause)
 	s->http.flags &= ~HTTP_F_TXN;
 }
 
-/* Sends an error answer and counts it. */
-static void send_error(struct session *s, unsigned status)
+/* Sends an answer proxyd made (error page, redirect) and counts it. */
+static void cli_answer(struct session *s, unsigned status, const char *page, size_t len)
 {
-	const struct cfg_proxy *cp = cfg_of(s->be ? s->be : s->fe);
-	const char *page;
-	size_t len;
-
-	if (!cp)
-		cp = cfg_of(s->fe);
-	page = cp ? httperr_get(cp->errorfiles, cp->nerrorfiles, status, &len)
-		  : httperr_builtin(status, &len);
 	s->http.status = status;
 	s->http.flags |= HTTP_F_ERRSENT;
-	s->http.err_bytes = len;
+	s->http.err_bytes = (uint32_t)len;
 	hrsp_count(s, status);
 	if (s->cli.fd != -1) {
 		ssize_t w;
@@ -604,6 +596,20 @@ static void send_error(struct session *s, unsigned status)
 		if (w >= 0 && (size_t)w < len)
 			(void)chan_append(&s->res, page + w, len - (size_t)w);
 	}
+}
+
+/* Sends an error answer and counts it. */
+static void send_error(struct session *s, unsigned status)
+{
+	const struct cfg_proxy *cp = cfg_of(s->be ? s->be : s->fe);
+	const char *page;
+	size_t len;
+
+	if (!cp)
+		cp = cfg_of(s->fe);
+	page = cp ? httperr_get(cp->errorfiles, cp->nerrorfiles, status, &len)
+		  : httperr_builtin(status, &len);
+	cli_answer(s, status, page, len);
 }
 
 /* Drops the server connection of the transaction and its slot. */
@@ -651,6 +657,23 @@ static int http_error(struct session *s, unsigned status, enum sess_cause cause,
 	}
 	send_error(s, status);
 	txn_log(s, cause);
+	srv_drop(s);
+	cli_closing(s);
+	return 1;
+}
+
+/* A redirect rule matched: its answer (built in the scratch buffer), log
+ * line "LR", then the connection closes, as after an error. */
+static int http_redirect(struct session *s, const struct http_rule *ru)
+{
+	struct sess_http *h = &s->http;
+	const char *buf = h->io->ibuf->data + h->io->ioff;
+	long n = http_redirect_head(ru, &h->io->req, buf, 1, G.scratch, sess_bufsize);
+
+	if (n < 0)
+		return http_error(s, 500, SESS_CAUSE_INTERNAL, "redirect location too long");
+	cli_answer(s, ru->redir_code, G.scratch, (size_t)n);
+	txn_log(s, SESS_CAUSE_LOCAL);
 	srv_drop(s);
 	cli_closing(s);
 	return 1;
@@ -900,6 +923,8 @@ static int req_analyse(struct session *s)
 	struct h1_msg *m = &h->io->req;
 	const char *buf = h->io->ibuf->data + h->io->ioff;
 	const struct cfg_proxy *fcp = cfg_of(s->fe), *bcp;
+	const struct http_smp x = { m, buf, m, buf, &s->cli_addr };
+	const struct http_rule *hit = NULL;
 	struct http_hdr_op ops[HTTP_MAX_OPS];
 	size_t nops = 0;
 	unsigned status = 0;
@@ -920,14 +945,16 @@ static int req_analyse(struct session *s)
 	    ((m->flags & H1_MF_UPGRADE) && (m->flags & H1_MF_CONN_UPGRADE)))
 		h->flags |= HTTP_F_UPGRADE;
 
-	v = http_rules_run(&fcp->rules, 0, m, buf, m, buf, ops, HTTP_RULE_OPS, &nops, &status);
+	v = http_rules_run(&fcp->rules, 0, &x, ops, HTTP_RULE_OPS, &nops, &status, &hit);
 	if (v == HTTP_VERDICT_DENY) {
 		PX_INC(s->fe->fe.dreq);
 		return http_error(s, status ? status : 403, SESS_CAUSE_PROXY, "denied");
 	}
+	if (v == HTTP_VERDICT_REDIRECT)
+		return http_redirect(s, hit);
 	if (v == HTTP_VERDICT_ERROR)
 		return http_error(s, 500, SESS_CAUSE_INTERNAL, "too many header edits");
-	idx = http_rules_backend(&fcp->rules, m, buf);
+	idx = http_rules_backend(&fcp->rules, &x);
 	if (idx >= 0)
 		be = proxy_at((unsigned)idx);
 	else if (s->fe->defbe)
@@ -940,13 +967,14 @@ static int req_analyse(struct session *s)
 		session_set_backend(s, be);
 	bcp = cfg_of(be);
 	if (be != s->fe) {
-		v = http_rules_run(&bcp->rules, 0, m, buf, m, buf, ops, HTTP_RULE_OPS, &nops,
-				   &status);
+		v = http_rules_run(&bcp->rules, 0, &x, ops, HTTP_RULE_OPS, &nops, &status, &hit);
 		if (v == HTTP_VERDICT_DENY) {
 			PX_INC(be->be.dreq);
 			PX_INC(s->fe->fe.dreq);
 			return http_error(s, status ? status : 403, SESS_CAUSE_PROXY, "denied");
 		}
+		if (v == HTTP_VERDICT_REDIRECT)
+			return http_redirect(s, hit);
 		if (v == HTTP_VERDICT_ERROR)
 			return http_error(s, 500, SESS_CAUSE_INTERNAL, "too many header edits");
 	}
@@ -1322,6 +1350,8 @@ static int res_analyse(struct session *s)
 	struct h1_msg *m = &h->io->res;
 	const char *buf = h->io->sbuf->data + h->io->soff;
 	const struct cfg_proxy *fcp = cfg_of(s->fe), *bcp = cfg_of(s->be);
+	const struct http_smp x = { NULL, NULL, m, buf, &s->cli_addr };
+	const struct http_rule *hit = NULL;
 	struct http_hdr_op ops[HTTP_MAX_OPS];
 	size_t nops = 0, room;
 	unsigned status = 0;
@@ -1339,10 +1369,9 @@ static int res_analyse(struct session *s)
 	}
 	tunnel = h1_msg_is_tunnel(m);
 	h->tr = (int)(loop_now() - h->io->t_sent);
-	v = http_rules_run(&bcp->rules, 1, NULL, NULL, m, buf, ops, HTTP_RULE_OPS, &nops, &status);
+	v = http_rules_run(&bcp->rules, 1, &x, ops, HTTP_RULE_OPS, &nops, &status, &hit);
 	if (v == HTTP_VERDICT_CONTINUE && fcp != bcp)
-		v = http_rules_run(&fcp->rules, 1, NULL, NULL, m, buf, ops, HTTP_RULE_OPS, &nops,
-				   &status);
+		v = http_rules_run(&fcp->rules, 1, &x, ops, HTTP_RULE_OPS, &nops, &status, &hit);
 	if (v == HTTP_VERDICT_DENY) {
 		PX_INC(s->be->be.dresp);
 		if (s->srv)

@@ -183,6 +183,7 @@ char session_cause_char(enum sess_cause c)
 		[SESS_CAUSE_KILLED] = 'K',
 		[SESS_CAUSE_CLI_TO] = 'c',
 		[SESS_CAUSE_SRV_TO] = 's',
+		[SESS_CAUSE_LOCAL] = 'L',
 	};
 
 	if ((unsigned)c >= sizeof(map))

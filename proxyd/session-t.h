@@ -61,6 +61,7 @@ enum sess_cause {
 	SESS_CAUSE_KILLED,      /* 'K': killed by an operator, or at hard-stop-after */
 	SESS_CAUSE_CLI_TO,      /* 'c': client-side timeout */
 	SESS_CAUSE_SRV_TO,      /* 's': server-side timeout (incl. connect and queue) */
+	SESS_CAUSE_LOCAL,       /* 'L': answered by proxyd itself (redirect) */
 };
 
 /* The second character: the state when the session ended. */

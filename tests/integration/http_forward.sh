@@ -35,10 +35,12 @@ frontend fe
     acl is_other path_beg /other/
     acl forbidden path_beg /forbidden
     http-request deny if forbidden
+    http-request redirect scheme https code 301 if { path_beg /secure } !{ ssl_fc }
+    redirect prefix /other drop-query if { path_reg ^/old/[0-9]+$ }
     http-request set-header X-Test set-by-proxyd
     http-response set-header X-Resp from-proxyd
     use_backend hb if is_hb
-    use_backend other if is_other
+    use_backend other if is_other || { path_end -i .PNG } { src 127.0.0.0/8 }
     default_backend web
 backend web
     server ngx 127.0.0.1:$((P + 10))
@@ -128,6 +130,23 @@ LONG=$(head -c 52000 /dev/zero | base64 -w0)
 c0=$(nconn "$T/hb.$((P + 12)).conn")
 [ "$(http_status "$U/other/x")" = 200 ] || fail "use_backend other"
 [ "$(nconn "$T/hb.$((P + 12)).conn")" = $((c0 + 1)) ] || fail "use_backend did not reach other"
+
+# 7b. Anonymous ACLs, path_end -i and src; redirect (http-request and the
+# frontend keyword): the Location, no server reached, logged "LR".
+c0=$(nconn "$T/hb.$((P + 12)).conn")
+[ "$(http_status "$U/img/a.png")" = 200 ] || fail "use_backend other for a .png"
+[ "$(nconn "$T/hb.$((P + 12)).conn")" = $((c0 + 1)) ] || fail "path_end/src did not route to other"
+curl -s --max-time 5 -D "$T/redir.h" -o /dev/null "$U/secure/x?y=1" || fail "GET /secure"
+head -n 1 "$T/redir.h" | grep -q '^HTTP/1.1 301 ' || fail "redirect: $(head -n 1 "$T/redir.h")"
+grep -qi "^Location: https://127.0.0.1:$((P + 1))/secure/x?y=1" "$T/redir.h" ||
+	fail "redirect scheme Location: $(grep -i '^Location' "$T/redir.h")"
+l=$(last_http_line '"GET /secure/x?y=1 HTTP/1.1"')
+echo "$l" | grep -q ' 301 .* LR-- ' || fail "redirect log line: $l"
+curl -s --max-time 5 -D "$T/redir.h" -o /dev/null "$U/old/12?q=2" || fail "GET /old/12"
+grep -qi "^Location: /other/old/12.\{0,1\}$" "$T/redir.h" ||
+	fail "redirect prefix Location: $(grep -i '^Location' "$T/redir.h")"
+head -n 1 "$T/redir.h" | grep -q '^HTTP/1.1 302 ' || fail "redirect code: $(head -n 1 "$T/redir.h")"
+[ "$(http_status "$U/old/12a")" = 404 ] || fail "path_reg matched /old/12a (nginx answers 404)"
 
 # 8. The httplog line, field by field.
 l=$(last_http_line '"GET /other/x HTTP/1.1"')

@@ -60,6 +60,8 @@ nconn() {
 
 # last_http_line PATTERN: the last httplog line of proxyd matching PATTERN.
 last_http_line() {
+	# The answer may reach the client just before proxyd writes the line.
+	wait_grep "$1" "$T/proxyd.log" 30 || true
 	grep -- "$1" "$T/proxyd.log" | grep '\] ' | tail -n 1
 }
 

@@ -757,6 +757,7 @@ static void test_load_warnings(void **state)
 		"  daemon\n"
 		"  nbthread 4\n"
 		"  stats socket /run/a.sock mode 600 level admin expose-fd listeners\n"
+		"  ssl-default-bind-options ssl-min-ver TLSv1.2 no-tls-tickets\n"
 		"defaults\n"
 		"  mode tcp\n"
 		"  option httplog\n"
@@ -774,10 +775,11 @@ static void test_load_warnings(void **state)
 	static const char *const want[] = {
 		"t.cfg:2: 'daemon': ignored: proxyd runs in the foreground",
 		"t.cfg:4: 'stats socket': 'expose-fd listeners' ignored: proxysv passes the listeners to each generation",
-		"t.cfg:7: 'option httplog': HTTP option: 'option tcplog' is used in mode tcp",
-		"t.cfg:8: 'timeout http-request': HTTP timeout, no effect in mode tcp",
-		"t.cfg:14: 'option redispatch': no effect in a 'frontend' section",
-		"t.cfg:17: 'frontend lonely': no 'default_backend': connections will be closed at once",
+		"t.cfg:5: 'ssl-default-bind-options': ignored: proxyd has no TLS",
+		"t.cfg:8: 'option httplog': HTTP option: 'option tcplog' is used in mode tcp",
+		"t.cfg:9: 'timeout http-request': HTTP timeout, no effect in mode tcp",
+		"t.cfg:15: 'option redispatch': no effect in a 'frontend' section",
+		"t.cfg:18: 'frontend lonely': no 'default_backend': connections will be closed at once",
 		NULL,
 	};
 	static const char *const none[] = { NULL };
@@ -790,7 +792,7 @@ static void test_load_warnings(void **state)
 	assert_true(px_get(&c, "f", 0)->options & CFG_OPT_TCPLOG);
 	assert_int_equal(c.global.nbthread, 4);
 	assert_true(c.global.set & CFG_GLOBAL_SET_NBTHREAD);
-	assert_int_equal(d.warnings, 6);
+	assert_int_equal(d.warnings, 7);
 	assert_int_equal(d.errors, 0);
 	cfg_free(&c);
 	cfg_diag_free(&d);
@@ -914,8 +916,8 @@ static const struct bad_case bad_cases[] = {
 	  { "t.cfg:4: 'use_backend': unknown ACL 'is_api' (declare it with 'acl' before use)" } },
 	{ "defaults\n  acl a path /\n",
 	  { "t.cfg:2: 'acl': not allowed in 'defaults' section" } },
-	{ "listen l\n  bind :1\n  mode http\n  acl a url_beg /x\n",
-	  { "t.cfg:4: 'acl': 'url_beg': unknown or unsupported criterion (path, path_beg, method, hdr(<name>), hdr_beg(<name>))" } },
+	{ "listen l\n  bind :1\n  mode http\n  acl a url_param x\n",
+	  { "t.cfg:4: 'acl': 'url_param': unknown or unsupported criterion (path, path_beg, path_end, path_sub, path_dom, path_reg, url, url_beg, url_end, url_sub, url_reg, query, method, hdr(<name>), hdr_beg, hdr_end, hdr_sub, hdr_dom, hdr_reg, src, always_true, always_false, ssl_fc)" } },
 	{ "listen l\n  bind :1\n  mode http\n  acl a path\n",
 	  { "t.cfg:4: 'acl': missing pattern" } },
 	{ "listen l\n  bind :1\n  mode http\n  acl a hdr(ho st) x\n",
@@ -924,8 +926,10 @@ static const struct bad_case bad_cases[] = {
 	  { "t.cfg:5: 'http-request': '||' without a condition after it" } },
 	{ "listen l\n  bind :1\n  mode http\n  http-request deny deny_status 999\n",
 	  { "t.cfg:4: 'http-request': deny_status: expected one of 200 400 401 403 404 405 407 408 410 413 425 429 500 501 502 503 504" } },
-	{ "listen l\n  bind :1\n  mode http\n  http-request redirect location /\n",
-	  { "t.cfg:4: 'http-request': 'redirect': unknown or unsupported action (allow, deny, set-header, add-header, del-header)" } },
+	{ "listen l\n  bind :1\n  mode http\n  http-request tarpit\n",
+	  { "t.cfg:4: 'http-request': 'tarpit': unknown or unsupported action (allow, deny, set-header, add-header, del-header, redirect)" } },
+	{ "listen l\n  bind :1\n  mode http\n  redirect scheme https code 200\n",
+	  { "t.cfg:4: 'redirect': code: expected 301, 302, 303, 307 or 308" } },
 	{ "listen l\n  bind :1\n  mode http\n  http-request set-header X-A\n",
 	  { "t.cfg:4: 'http-request': missing header value (usage: http-request set-header <name> <value> [if|unless <cond>])" } },
 	{ "listen l\n  bind :1\n  mode http\n  http-response set-header X-A %[src]\n",
