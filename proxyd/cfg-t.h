@@ -318,8 +318,7 @@ struct cfg_proxy {
 	enum cfg_http_conn http_conn;
 	enum cfg_http_reuse http_reuse;
 	char *ff_header;        /* option forwardfor header; NULL = "X-Forwarded-For" */
-	struct sockaddr_storage ff_except;      /* `except NET`: AF_UNSPEC when none */
-	unsigned ff_except_bits;                /* prefix length of ff_except */
+	struct http_net ff_except;      /* `except NET`: family AF_UNSPEC when none */
 	int ff_if_none;         /* `if-none`: add only when the request has none */
 	char *chk_method;       /* option httpchk [METHOD] [URI] [VERSION]: "OPTIONS", "/", */
 	char *chk_uri;          /* "HTTP/1.0" by default (HAProxy's); only set with */

@@ -439,7 +439,6 @@ static int proxy_inherit_http(struct cfg_proxy *dst, const struct cfg_proxy *src
 	dst->http_reuse_loc = src->http_reuse_loc;
 	dst->mode_loc = src->mode_loc;
 	dst->ff_except = src->ff_except;
-	dst->ff_except_bits = src->ff_except_bits;
 	dst->ff_if_none = src->ff_if_none;
 	dst->chk_expect.kind = src->chk_expect.kind;
 	dst->chk_expect.neg = src->chk_expect.neg;
@@ -1485,13 +1484,11 @@ static int opt_http_conn(struct parser *p, const char *kw, char **args, int narg
 static int opt_forwardfor(struct parser *p, const char *kw, char **args, int nargs, int neg)
 {
 	struct cfg_proxy *px = p->px;
-	struct sockaddr_storage ss;
-	unsigned bits = 0, lo, hi;
-	socklen_t sl;
-	char *hdr = NULL, *slash, net[128], err[256];
+	struct http_net net;
+	char *hdr = NULL;
 	int i, if_none = 0;
 
-	memset(&ss, 0, sizeof(ss));
+	memset(&net, 0, sizeof(net));
 	if (neg) {
 		if (nargs > 2) {
 			perr(p, kw, "'%s': unexpected argument", args[2]);
@@ -1502,19 +1499,9 @@ static int opt_forwardfor(struct parser *p, const char *kw, char **args, int nar
 	}
 	for (i = 2; i < nargs; i++) {
 		if (!strcmp(args[i], "except") && i + 1 < nargs) {
-			snprintf(net, sizeof(net), "%s", args[++i]);
-			slash = strchr(net, '/');
-			if (slash)
-				*slash = '\0';
-			if (cfg_parse_addr(net, CFG_ADDR_PORT_OPTIONAL, &ss, &sl, &lo, &hi,
-					   err, sizeof(err)) == -1 || lo != 0) {
-				perr(p, kw, "except '%s': expected an address with an optional "
-				     "/prefix length", args[i]);
-				goto err;
-			}
-			bits = ss.ss_family == AF_INET ? 32 : 128;
-			if (slash && (parse_uint(slash + 1, 0, bits, &bits, err, sizeof(err)) == -1)) {
-				perr(p, kw, "except '%s': bad prefix length", args[i]);
+			if (http_net_parse(args[++i], &net) == -1) {
+				perr(p, kw, "except '%s': expected an address or a CIDR block",
+				     args[i]);
 				goto err;
 			}
 		} else if (!strcmp(args[i], "header") && i + 1 < nargs) {
@@ -1532,8 +1519,7 @@ static int opt_forwardfor(struct parser *p, const char *kw, char **args, int nar
 	}
 	free(px->ff_header);
 	px->ff_header = hdr;
-	px->ff_except = ss;
-	px->ff_except_bits = bits;
+	px->ff_except = net;
 	px->ff_if_none = if_none;
 	px->options |= CFG_OPT_FORWARDFOR;
 	if (explicit_tcp(p))

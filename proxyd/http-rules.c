@@ -191,8 +191,7 @@ static void acl_clear(struct http_acl *a)
 	memset(a, 0, sizeof(*a));
 }
 
-/* "ADDR" or "ADDR/BITS", IPv4 or IPv6. */
-static int net_parse(const char *s, struct http_net *n)
+int http_net_parse(const char *s, struct http_net *n)
 {
 	char host[INET6_ADDRSTRLEN];
 	const char *slash = strchr(s, '/');
@@ -253,7 +252,7 @@ static int pats_compile(struct http_acl *a, char *err, size_t errlen)
 		if (!a->nets)
 			goto nomem;
 		for (i = 0; i < a->npats; i++)
-			if (net_parse(a->pats[i], &a->nets[i]) == -1) {
+			if (http_net_parse(a->pats[i], &a->nets[i]) == -1) {
 				snprintf(err, errlen, "'%s': expected an address or a CIDR block",
 					 a->pats[i]);
 				return -1;
@@ -827,14 +826,12 @@ static int hdr_match(const struct http_acl *a, const struct h1_msg *m, const cha
 	return 0;
 }
 
-/* The client's address against the address patterns (an IPv4 client
- * seen as ::ffff:a.b.c.d matches IPv4 patterns too). */
-static int src_match(const struct http_acl *a, const struct sockaddr_storage *ss)
+int http_net_match(const struct http_net *n, const struct sockaddr_storage *ss)
 {
 	static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 	const uint8_t *addr;
 	sa_family_t fam = ss->ss_family;
-	size_t i;
+	unsigned full = n->bits / 8, rest = n->bits % 8;
 
 	if (fam == AF_INET) {
 		addr = (const uint8_t *)&((const struct sockaddr_in *)(const void *)ss)->sin_addr;
@@ -847,16 +844,18 @@ static int src_match(const struct http_acl *a, const struct sockaddr_storage *ss
 	} else {
 		return 0;
 	}
-	for (i = 0; i < a->npats; i++) {
-		const struct http_net *n = &a->nets[i];
-		unsigned full = n->bits / 8, rest = n->bits % 8;
+	if (n->family != fam || memcmp(addr, n->addr, full))
+		return 0;
+	return !rest || !((addr[full] ^ n->addr[full]) & (uint8_t)(0xff << (8 - rest)));
+}
 
-		if (n->family != fam || memcmp(addr, n->addr, full))
-			continue;
-		if (rest && ((addr[full] ^ n->addr[full]) & (uint8_t)(0xff << (8 - rest))))
-			continue;
-		return 1;
-	}
+static int src_match(const struct http_acl *a, const struct sockaddr_storage *ss)
+{
+	size_t i;
+
+	for (i = 0; i < a->npats; i++)
+		if (http_net_match(&a->nets[i], ss))
+			return 1;
 	return 0;
 }
 

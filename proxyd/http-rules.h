@@ -43,7 +43,14 @@ int http_rule_parse(struct http_rules *r, int response, char **args, int nargs, 
 int http_use_backend_parse(struct http_rules *r, char **args, int nargs, int line,
 			   char *err, size_t errlen);
 
+/* An address block, "ADDR" or "ADDR/BITS", IPv4 or IPv6: 0, or -1. */
+int http_net_parse(const char *s, struct http_net *n);
+
 /* ---- evaluation -------------------------------------------------------- */
+
+/* 1 when ss is in n; an IPv4 client on an IPv6 socket (::ffff:a.b.c.d)
+ * counts as IPv4. n with family AF_UNSPEC contains nothing. */
+int http_net_match(const struct http_net *n, const struct sockaddr_storage *ss);
 
 /* 1 when the condition holds, 0 otherwise. */
 int http_cond_eval(const struct http_rules *r, const struct http_cond *c,

@@ -455,37 +455,6 @@ static void fmt_ip(const struct sockaddr_storage *ss, char *ip, size_t len)
 			  (socklen_t)len);
 }
 
-/* 1 when the client address is inside `option forwardfor except NET`. */
-static int ff_excepted(const struct cfg_proxy *cp, const struct sockaddr_storage *ss)
-{
-	const uint8_t *a, *n;
-	unsigned bits = cp->ff_except_bits, i;
-
-	if (cp->ff_except.ss_family == AF_UNSPEC || cp->ff_except.ss_family != ss->ss_family)
-		return 0;
-	if (ss->ss_family == AF_INET) {
-		a = (const uint8_t *)&((const struct sockaddr_in *)ss)->sin_addr;
-		n = (const uint8_t *)&((const struct sockaddr_in *)&cp->ff_except)->sin_addr;
-		if (bits > 32)
-			bits = 32;
-	} else {
-		a = (const uint8_t *)&((const struct sockaddr_in6 *)ss)->sin6_addr;
-		n = (const uint8_t *)&((const struct sockaddr_in6 *)&cp->ff_except)->sin6_addr;
-		if (bits > 128)
-			bits = 128;
-	}
-	for (i = 0; i < bits / 8; i++)
-		if (a[i] != n[i])
-			return 0;
-	if (bits % 8) {
-		uint8_t mask = (uint8_t)(0xffu << (8 - bits % 8));
-
-		if ((a[i] & mask) != (n[i] & mask))
-			return 0;
-	}
-	return 1;
-}
-
 /* ---- transactions ------------------------------------------------------ */
 
 static void retry_drop(struct sess_http *h)
@@ -994,7 +963,7 @@ static int req_analyse(struct session *s)
 		const char *name = ffp->ff_header ? ffp->ff_header : "X-Forwarded-For";
 
 		fmt_ip(&s->cli_addr, ip, sizeof(ip));
-		if (ip[0] && !ff_excepted(ffp, &s->cli_addr) &&
+		if (ip[0] && !http_net_match(&ffp->ff_except, &s->cli_addr) &&
 		    !(ffp->ff_if_none && h1_hdr_find(m, buf, name, 0) >= 0))
 			op_add(ops, &nops, HTTP_HOP_ADD, name, ip);
 	}

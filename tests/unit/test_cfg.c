@@ -949,7 +949,7 @@ static const struct bad_case bad_cases[] = {
 	{ "backend b\n  option httpchk GET / HTTP/2\n",
 	  { "t.cfg:2: 'option httpchk': 'HTTP/2': version must be HTTP/1.0 or HTTP/1.1" } },
 	{ "defaults\n  option forwardfor except 10.0.0.0/33\n",
-	  { "t.cfg:2: 'option forwardfor': except '10.0.0.0/33': bad prefix length" } },
+	  { "t.cfg:2: 'option forwardfor': except '10.0.0.0/33': expected an address or a CIDR block" } },
 	{ "defaults\n  option forwardfor header\n",
 	  { "t.cfg:2: 'option forwardfor': 'header': unexpected argument (usage: option forwardfor [except <network>] [header <name>] [if-none])" } },
 	{ "defaults\n  errorfile 503 /nonexistent/503.http\n",
@@ -1360,8 +1360,8 @@ static void test_http_keywords(void **state)
 	assert_true(fe->options & CFG_OPT_HTTPLOG);
 	assert_true(fe->options & CFG_OPT_FORWARDFOR);
 	assert_string_equal(fe->ff_header, "X-Real-IP");
-	assert_int_equal(fe->ff_except.ss_family, AF_INET);
-	assert_int_equal(fe->ff_except_bits, 8);
+	assert_int_equal(fe->ff_except.family, AF_INET);
+	assert_int_equal(fe->ff_except.bits, 8);
 	assert_int_equal(fe->ff_if_none, 1);
 	assert_int_equal(fe->http_conn, CFG_HTTP_SCL);
 	assert_int_equal(fe->rules.nacls, 4);
