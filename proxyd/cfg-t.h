@@ -272,8 +272,18 @@ struct cfg_server {
 	unsigned minconn;
 	unsigned maxqueue;      /* 0 = no limit */
 	unsigned slowstart;     /* ms; 0 = none */
+	char *cookie;           /* cookie VALUE (persistence); NULL = none */
 	struct cfg_loc loc;     /* the `server` line */
 };
+
+/* cookie NAME insert [options]: persistence by a cookie proxyd inserts. */
+#define CFG_CK_INDIRECT         0x01u   /* no Set-Cookie to a client that has the right one;
+					 * the cookie is removed from requests */
+#define CFG_CK_NOCACHE          0x02u   /* Cache-Control: private with an inserted cookie */
+#define CFG_CK_HTTPONLY         0x04u
+#define CFG_CK_SECURE           0x08u
+#define CFG_CK_PRESERVE         0x10u   /* a server's own cookie of that name is kept (and
+					 * none inserted then) */
 
 #define CFG_PX_SET_MAXCONN      0x01u
 #define CFG_PX_SET_BACKLOG      0x02u
@@ -320,6 +330,9 @@ struct cfg_proxy {
 	char *ff_header;        /* option forwardfor header; NULL = "X-Forwarded-For" */
 	struct http_net ff_except;      /* `except NET`: family AF_UNSPEC when none */
 	int ff_if_none;         /* `if-none`: add only when the request has none */
+	char *ck_name;          /* cookie NAME insert ...; NULL = no persistence cookie */
+	unsigned ck_opts;       /* CFG_CK_* */
+	char *ck_domain;        /* cookie ... domain D; NULL = none */
 	char *chk_method;       /* option httpchk [METHOD] [URI] [VERSION]: "OPTIONS", "/", */
 	char *chk_uri;          /* "HTTP/1.0" by default (HAProxy's); only set with */
 	char *chk_version;      /* CFG_OPT_HTTPCHK */

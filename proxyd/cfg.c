@@ -385,6 +385,7 @@ static void server_free(struct cfg_server *s)
 {
 	free(s->name);
 	free(s->addr_text);
+	free(s->cookie);
 }
 
 static void proxy_free(struct cfg_proxy *px)
@@ -406,6 +407,8 @@ static void proxy_free(struct cfg_proxy *px)
 		log_free(&px->logs[i]);
 	free(px->logs);
 	free(px->ff_header);
+	free(px->ck_name);
+	free(px->ck_domain);
 	free(px->chk_method);
 	free(px->chk_uri);
 	free(px->chk_version);
@@ -440,9 +443,12 @@ static int proxy_inherit_http(struct cfg_proxy *dst, const struct cfg_proxy *src
 	dst->mode_loc = src->mode_loc;
 	dst->ff_except = src->ff_except;
 	dst->ff_if_none = src->ff_if_none;
+	dst->ck_opts = src->ck_opts;
 	dst->chk_expect.kind = src->chk_expect.kind;
 	dst->chk_expect.neg = src->chk_expect.neg;
 	if (dup_opt(&dst->ff_header, src->ff_header) == -1 ||
+	    dup_opt(&dst->ck_name, src->ck_name) == -1 ||
+	    dup_opt(&dst->ck_domain, src->ck_domain) == -1 ||
 	    dup_opt(&dst->chk_method, src->chk_method) == -1 ||
 	    dup_opt(&dst->chk_uri, src->chk_uri) == -1 ||
 	    dup_opt(&dst->chk_version, src->chk_version) == -1 ||
@@ -492,6 +498,7 @@ static int proxy_inherit(struct cfg_proxy *dst, const struct cfg_proxy *src)
 	dst->defsrv = src->defsrv;
 	dst->defsrv.name = NULL;
 	dst->defsrv.addr_text = NULL;
+	dst->defsrv.cookie = NULL;
 	dst->default_backend_loc = src->default_backend_loc;
 	if (src->default_backend) {
 		dst->default_backend = strdup(src->default_backend);
@@ -1123,10 +1130,29 @@ static int s_weight(struct parser *p, const char *kw, struct cfg_server *s, cons
 	return srv_uint(p, kw, "weight", arg, 0, 256, &s->weight);
 }
 
+static int s_cookie(struct parser *p, const char *kw, struct cfg_server *s, const char *arg)
+{
+	const char *c;
+
+	if (!strcmp(kw, "default-server")) {
+		perr(p, kw, "'cookie': a value for one server, not for default-server");
+		return -1;
+	}
+	for (c = arg; *c; c++)
+		if ((unsigned char)*c <= 0x20 || *c == 0x7f || strchr(";,\"\\", *c)) {
+			perr(p, kw, "cookie '%s': not a valid cookie value", arg);
+			return -1;
+		}
+	free(s->cookie);
+	s->cookie = pstrdup(p, arg);
+	return s->cookie ? 0 : -1;
+}
+
 /* Sorted by name (bsearch). */
 static const struct srv_kw srv_kws[] = {
 	{ "backup", 0, s_backup },
 	{ "check", 0, s_check },
+	{ "cookie", 1, s_cookie },
 	{ "disabled", 0, s_disabled },
 	{ "downinter", 1, s_downinter },
 	{ "enabled", 0, s_enabled },
@@ -1185,6 +1211,17 @@ static int valid_name(const char *s)
 	for (; *s; s++)
 		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
 		      (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' || *s == '.' || *s == ':'))
+			return 0;
+	return 1;
+}
+
+/* A cookie name: an HTTP token (RFC 6265). */
+static int valid_cookie_name(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if ((unsigned char)*s <= 0x20 || *s == 0x7f || strchr("()<>@,;:\\\"/[]?={}", *s))
 			return 0;
 	return 1;
 }
@@ -1689,8 +1726,10 @@ static int px_server(struct parser *p, char **args, int nargs, int neg)
 	}
 	if (parse_srv_opts(p, kw, &s, args + 3, nargs - 3) == -1)
 		rc = -1;
-	if (rc == -1)
+	if (rc == -1) {
+		free(s.cookie);
 		return -1;
+	}
 	s.name = pstrdup(p, args[1]);
 	s.addr_text = pstrdup(p, args[2]);
 	e = s.name && s.addr_text ? ppush(p, &px->servers, &px->nservers, sizeof(*e)) : NULL;
@@ -1920,6 +1959,70 @@ static int px_http_reuse(struct parser *p, char **args, int nargs, int neg)
 	return -1;
 }
 
+/* cookie NAME insert [indirect] [nocache] [httponly] [secure] [preserve]
+ * [domain D]: HAProxy's insert mode (rewrite and prefix are refused). */
+static int px_cookie(struct parser *p, char **args, int nargs, int neg)
+{
+	static const struct {
+		const char *name;
+		unsigned flag;
+	} opts[] = {
+		{ "httponly", CFG_CK_HTTPONLY }, { "indirect", CFG_CK_INDIRECT },
+		{ "nocache", CFG_CK_NOCACHE }, { "preserve", CFG_CK_PRESERVE },
+		{ "secure", CFG_CK_SECURE },
+	};
+	struct cfg_proxy *px = p->px;
+	char *domain = NULL;
+	unsigned o = 0;
+	int i, insert = 0;
+	size_t k;
+
+	if (nargs < 2) {
+		perr(p, args[0], "missing name (usage: cookie <name> insert [indirect] [nocache] "
+		     "[httponly] [secure] [preserve] [domain <d>])");
+		return -1;
+	}
+	if (!valid_cookie_name(args[1])) {
+		perr(p, args[0], "'%s': not a valid cookie name", args[1]);
+		return -1;
+	}
+	for (i = 2; i < nargs; i++) {
+		for (k = 0; k < sizeof(opts) / sizeof(opts[0]); k++)
+			if (!strcmp(args[i], opts[k].name))
+				break;
+		if (k < sizeof(opts) / sizeof(opts[0])) {
+			o |= opts[k].flag;
+		} else if (!strcmp(args[i], "insert")) {
+			insert = 1;
+		} else if (!strcmp(args[i], "domain") && i + 1 < nargs) {
+			free(domain);
+			domain = pstrdup(p, args[++i]);
+			if (!domain)
+				return -1;
+		} else if (!strcmp(args[i], "rewrite") || !strcmp(args[i], "prefix")) {
+			perr(p, args[0], "'%s': unsupported mode (only insert)", args[i]);
+			free(domain);
+			return -1;
+		} else {
+			perr(p, args[0], "'%s': unknown or unsupported option (insert, indirect, "
+			     "nocache, httponly, secure, preserve, domain <d>)", args[i]);
+			free(domain);
+			return -1;
+		}
+	}
+	if (!insert) {
+		perr(p, args[0], "'insert' is required (rewrite and prefix modes are not supported)");
+		free(domain);
+		return -1;
+	}
+	free(px->ck_name);
+	free(px->ck_domain);
+	px->ck_name = pstrdup(p, args[1]);
+	px->ck_domain = domain;
+	px->ck_opts = o;
+	return px->ck_name ? 0 : -1;
+}
+
 #define SEC_PXN (SEC_FRONTEND | SEC_BACKEND | SEC_LISTEN)
 
 /* Sorted by name (bsearch). */
@@ -1928,6 +2031,7 @@ static const struct kw proxy_kws[] = {
 	{ "backlog", SEC_FE, 0, px_backlog },
 	{ "balance", SEC_BE, 0, px_balance },
 	{ "bind", SEC_FRONTEND | SEC_LISTEN, 0, px_bind },
+	{ "cookie", SEC_BE, 0, px_cookie },
 	{ "default-server", SEC_BE, 0, px_default_server },
 	{ "default_backend", SEC_FE, 0, px_default_backend },
 	{ "errorfile", SEC_PX, 0, px_errorfile },
@@ -2260,6 +2364,32 @@ static void check_route_mode(struct parser *p, const struct cfg_proxy *fe,
 		     fe->name, cfg_mode_name(fe->mode));
 }
 
+/* Persistence cookies: a server value without a backend cookie, or the
+ * reverse, does nothing; both only work in mode http. */
+static void check_cookies(struct parser *p, const struct cfg_proxy *px, const char *kw)
+{
+	size_t i, with = 0;
+
+	if (!(px->cap & CFG_CAP_BE))
+		return;
+	for (i = 0; i < px->nservers; i++)
+		if (px->servers[i].cookie) {
+			with++;
+			if (!px->ck_name)
+				cfg_diag_add(p->d, CFG_SEV_WARNING, p->file, px->servers[i].loc.line,
+					     "server", "%s: 'cookie %s' ignored: the backend has no "
+					     "'cookie <name> insert' line", px->servers[i].name,
+					     px->servers[i].cookie);
+		}
+	if (px->ck_name && px->nservers && !with)
+		cfg_diag_add(p->d, CFG_SEV_WARNING, p->file, px->loc.line, kw,
+			     "'cookie %s': no server has a 'cookie <value>': nothing to persist",
+			     px->ck_name);
+	if (px->ck_name && px->mode == CFG_MODE_TCP)
+		cfg_diag_add(p->d, CFG_SEV_WARNING, p->file, px->loc.line, kw,
+			     "'cookie %s' ignored in mode tcp", px->ck_name);
+}
+
 static void check_http(struct parser *p, struct cfg_proxy *px, const char *kw)
 {
 	struct cfg *c = p->c;
@@ -2294,6 +2424,7 @@ static void check_http(struct parser *p, struct cfg_proxy *px, const char *kw)
 	    (px->cap & CFG_CAP_BE))
 		cfg_diag_add(p->d, CFG_SEV_WARNING, p->file, px->loc.line, kw,
 			     "'http-check expect' has no effect without 'option httpchk'");
+	check_cookies(p, px, kw);
 }
 
 static void check_cfg(struct parser *p)

@@ -421,12 +421,13 @@ size_t plog_format_http(const struct session *s, uint64_t now, unsigned actconn,
 			     s->be_queue_pos);
 	} else {
 		n = snprintf(buf, len,
-			     "%s:%u [%s.%03u] %s %s/%s %ld/%d/%d/%d/%ld %s %llu - - %s-- "
+			     "%s:%u [%s.%03u] %s %s/%s %ld/%d/%d/%d/%ld %s %llu - - %s%c%c "
 			     "%u/%u/%u/%u/%s%u %u/%u \"%s\"",
 			     ip, port, PD.date_tcplog, (unsigned)(h->t_rq_real % 1000u),
 			     s->fe->name, s->be ? s->be->name : s->fe->name,
 			     srv ? srv->name : "<NOSRV>", tr_head, s->tw, s->tc, h->tr, ta,
-			     status, (unsigned long long)bytes, term, actconn, PX_LOAD(s->fe->fe.scur),
+			     status, (unsigned long long)bytes, term, h->ck_req ? h->ck_req : '-',
+			     h->ck_res ? h->ck_res : '-', actconn, PX_LOAD(s->fe->fe.scur),
 			     s->be ? PX_LOAD(s->be->be.scur) : 0, srv ? PX_LOAD(srv->c.scur) : 0,
 			     s->redispatched ? "+" : "", s->retries, s->srv_queue_pos,
 			     s->be_queue_pos, h->rline[0] ? h->rline : "<BADREQ>");

@@ -207,6 +207,10 @@ struct srv_check {
 struct server {
 	char *name;
 	char *addr_text;        /* "127.0.0.1:80" as written */
+	char *cookie;           /* persistence cookie value; NULL = none */
+	size_t cookielen;
+	char *ck_set;           /* the Set-Cookie value proxyd inserts for it (cookie ... insert) */
+	size_t ck_setlen;
 	struct sockaddr_storage addr;   /* where the session layer connects */
 	socklen_t addrlen;
 	struct proxy *be;
@@ -264,6 +268,9 @@ struct proxy {
 	char *chk_req;          /* option httpchk: the request to send; NULL = TCP checks */
 	size_t chk_reqlen;
 	struct cfg_http_expect chk_expect;      /* http-check expect (pattern owned) */
+	char *ck_name;          /* cookie NAME insert ...: persistence; NULL = none */
+	size_t ck_namelen;
+	unsigned ck_opts;       /* CFG_CK_* */
 	int stopped;            /* frontend no longer accepts (session layer) */
 
 	struct server *srvs;
@@ -297,6 +304,7 @@ struct sess_lb {
 	int queued;
 	uint64_t queued_at;     /* loop_now() when queued */
 	uint32_t src_hash;      /* as given to backend_assign (source balance) */
+	struct server *persist; /* cookie persistence: this server while it is usable */
 	unsigned tid;           /* the thread the session lives in */
 	uint32_t sid;           /* the session's id (unique in the process) */
 };

@@ -17,10 +17,40 @@ static unsigned nproxies;
 
 static void server_free(struct server *srv)
 {
+	free(srv->ck_set);
+	free(srv->cookie);
 	free(srv->addr_text);
 	free(srv->name);
+	srv->ck_set = NULL;
+	srv->cookie = NULL;
 	srv->addr_text = NULL;
 	srv->name = NULL;
+}
+
+/* The Set-Cookie value for srv: NAME=VALUE; path=/ and the options. */
+static int server_cookie_init(struct server *srv, const struct cfg_proxy *cp,
+			      const struct cfg_server *cs)
+{
+	int n;
+
+	if (!cs->cookie)
+		return 0;
+	srv->cookie = strdup(cs->cookie);
+	if (!srv->cookie)
+		return -1;
+	srv->cookielen = strlen(srv->cookie);
+	if (!cp->ck_name)
+		return 0;
+	n = asprintf(&srv->ck_set, "%s=%s; path=/%s%s%s%s", cp->ck_name, cs->cookie,
+		     cp->ck_domain ? "; domain=" : "", cp->ck_domain ? cp->ck_domain : "",
+		     (cp->ck_opts & CFG_CK_HTTPONLY) ? "; HttpOnly" : "",
+		     (cp->ck_opts & CFG_CK_SECURE) ? "; Secure" : "");
+	if (n < 0) {
+		srv->ck_set = NULL;
+		return -1;
+	}
+	srv->ck_setlen = (size_t)n;
+	return 0;
 }
 
 static void proxy_free_one(struct proxy *px)
@@ -32,6 +62,8 @@ static void proxy_free_one(struct proxy *px)
 	free(px->srvs);
 	free(px->chk_expect.pattern);
 	free(px->chk_req);
+	free(px->ck_name);
+	px->ck_name = NULL;
 	px->chk_expect.pattern = NULL;
 	px->chk_req = NULL;
 	free(px->name);
@@ -101,7 +133,7 @@ static int server_init(struct server *srv, struct proxy *be, unsigned puid,
 	srv->chk.result = CHK_RES_UNKNOWN;
 	srv->chk.duration = -1u;
 	srv->chk.fd = -1;
-	return 0;
+	return server_cookie_init(srv, cp, cs);
 }
 
 static int proxy_init(struct proxy *px, unsigned uuid, const struct cfg_proxy *cp, uint64_t now)
@@ -124,6 +156,13 @@ static int proxy_init(struct proxy *px, unsigned uuid, const struct cfg_proxy *c
 		px->timeout[i] = cfg_timeout_get(cp, (enum cfg_timeout)i);
 	px_list_init(&px->queue);
 	px->last_change = now;
+	if (cp->ck_name && (cp->cap & CFG_CAP_BE)) {
+		px->ck_name = strdup(cp->ck_name);
+		if (!px->ck_name)
+			return -1;
+		px->ck_namelen = strlen(px->ck_name);
+		px->ck_opts = cp->ck_opts;
+	}
 	if ((cp->cap & CFG_CAP_FE) && px_mtrate_init(&px->req_rate, thread_count) == -1)
 		return -1;
 	if ((cp->options & CFG_OPT_HTTPCHK) && (cp->cap & CFG_CAP_BE)) {

@@ -260,7 +260,14 @@ static enum assign_result assign_locked(struct proxy *be, struct session *s, uin
 	if (be->be.qcur || q_any_server_queue(be))
 		queue_process_backend(be);
 
-	r = lb_pick(be, src_hash, now, &srv);
+	/* A persistence cookie names a server: that one while it is usable,
+	 * with a slot or in its queue, as a source-balanced session. */
+	if (lb->persist && lb->persist->be == be && server_usable(lb->persist)) {
+		srv = lb->persist;
+		r = LB_OK;
+	} else {
+		r = lb_pick(be, src_hash, now, &srv);
+	}
 	if (r == LB_NOSRV)
 		return ASSIGN_NOSRV;
 	if (r == LB_FULL) {

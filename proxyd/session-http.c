@@ -49,7 +49,7 @@
 /* Header edits one head may collect: the rules' and, reserved beyond
  * them, proxyd's own (X-Forwarded-For, Connection removed and set). */
 #define HTTP_MAX_OPS 64
-#define HTTP_RULE_OPS (HTTP_MAX_OPS - 4)
+#define HTTP_RULE_OPS (HTTP_MAX_OPS - 6)    /* room for proxyd's own edits */
 /* Idle server connections are closed after this long unused (HAProxy's
  * pool-purge-delay default). */
 #define HTTP_POOL_PURGE_MS 5000u
@@ -510,6 +510,9 @@ static void txn_begin(struct session *s)
 	h->io->rline[0] = '\0';
 	h->res_bytes0 = s->res.bytes;
 	h->req_bytes0 = s->req.bytes;
+	h->ck_req = '-';
+	h->ck_res = '-';
+	s->lb.persist = NULL;
 	s->tw = -1;
 	s->tc = -1;
 	s->t_first_connect = 0;
@@ -884,6 +887,126 @@ static void op_add(struct http_hdr_op *ops, size_t *nops, enum http_hop_kind k,
 	(*nops)++;
 }
 
+/* ---- persistence cookie (cookie NAME insert) ---------------------------- */
+
+/* The next "name=value" of a Cookie header value from *pos (';'
+ * separated, spaces trimmed): 1 with the spans set, 0 at the end. */
+static int ck_next(const char *v, uint32_t len, uint32_t *pos, uint32_t *b, uint32_t *e)
+{
+	while (*pos < len) {
+		*b = *pos;
+		while (*pos < len && v[*pos] != ';')
+			(*pos)++;
+		*e = *pos;
+		(*pos)++;
+		while (*b < *e && (v[*b] == ' ' || v[*b] == '\t'))
+			(*b)++;
+		while (*e > *b && (v[*e - 1] == ' ' || v[*e - 1] == '\t'))
+			(*e)--;
+		if (*e > *b)
+			return 1;
+	}
+	return 0;
+}
+
+/* Request side: the backend's cookie names the server to use (s->lb.persist
+ * while it is usable); with indirect, the Cookie headers are sent without
+ * it (rebuilt in out, outsz bytes, referenced by an added op). */
+static void ck_request(struct session *s, struct proxy *be, struct h1_msg *m, const char *buf,
+		       struct http_hdr_op *ops, size_t *nops, char *out, size_t outsz)
+{
+	struct sess_http *h = &s->http;
+	size_t olen = 0;
+	int idx = -1, strip = (be->ck_opts & CFG_CK_INDIRECT) != 0, stripped = 0;
+	uint32_t pos, b, e;
+	unsigned i;
+
+	h->ck_req = 'N';
+	while ((idx = h1_hdr_find(m, buf, "cookie", idx + 1)) != -1) {
+		const char *v = buf + m->hdrs[idx].value.off;
+		uint32_t len = m->hdrs[idx].value.len;
+		size_t start = olen;
+		int here = 0;
+
+		for (pos = 0; ck_next(v, len, &pos, &b, &e);) {
+			if (e - b > be->ck_namelen && v[b + be->ck_namelen] == '=' &&
+			    !memcmp(v + b, be->ck_name, be->ck_namelen)) {
+				const char *val = v + b + be->ck_namelen + 1;
+				size_t vlen = e - b - be->ck_namelen - 1;
+
+				here = 1;
+				h->ck_req = 'I';
+				for (i = 0; i < be->nsrvs; i++) {
+					struct server *srv = &be->srvs[i];
+
+					if (srv->cookie && srv->cookielen == vlen &&
+					    !memcmp(srv->cookie, val, vlen)) {
+						h->ck_req = server_usable_locked(srv) ? 'V' : 'D';
+						s->lb.persist = h->ck_req == 'V' ? srv : NULL;
+						break;
+					}
+				}
+				continue;
+			}
+			/* Another cookie: kept in the rebuilt header. */
+			if (strip && olen + (e - b) + 2 < outsz) {
+				if (olen) {
+					memcpy(out + olen, "; ", 2);
+					olen += 2;
+				}
+				memcpy(out + olen, v + b, e - b);
+				olen += e - b;
+			}
+		}
+		if (strip && here) {
+			m->hdrs[idx].flags |= H1_HDR_SKIP;
+			stripped = 1;
+		} else {
+			/* Kept as it is: nothing of it goes into the rebuilt one. */
+			olen = start;
+		}
+	}
+	if (stripped && olen) {
+		out[olen] = '\0';
+		op_add(ops, nops, HTTP_HOP_ADD, "Cookie", out);
+	}
+}
+
+/* Response side: a server's own cookie of that name is dropped (kept with
+ * preserve, and then none is inserted); proxyd's is inserted unless
+ * indirect and the client sent the right one. */
+static void ck_response(struct session *s, struct h1_msg *m, const char *buf,
+			struct http_hdr_op *ops, size_t *nops)
+{
+	struct sess_http *h = &s->http;
+	const struct proxy *be = s->be;
+	const struct server *srv = s->srv;
+	int idx = -1, own = 0;
+
+	h->ck_res = 'N';
+	while ((idx = h1_hdr_find(m, buf, "set-cookie", idx + 1)) != -1) {
+		const char *v = buf + m->hdrs[idx].value.off;
+
+		if (m->hdrs[idx].value.len > be->ck_namelen && v[be->ck_namelen] == '=' &&
+		    !memcmp(v, be->ck_name, be->ck_namelen)) {
+			own = 1;
+			if (!(be->ck_opts & CFG_CK_PRESERVE))
+				m->hdrs[idx].flags |= H1_HDR_SKIP;
+		}
+	}
+	if (own && (be->ck_opts & CFG_CK_PRESERVE)) {
+		h->ck_res = 'P';
+		return;
+	}
+	if (!srv->ck_set || ((be->ck_opts & CFG_CK_INDIRECT) && h->ck_req == 'V' &&
+			     s->lb.persist == srv))
+		return;
+	op_add(ops, nops, HTTP_HOP_ADD, "Set-Cookie", srv->ck_set);
+	if (be->ck_opts & CFG_CK_NOCACHE)
+		op_add(ops, nops, HTTP_HOP_ADD, "Cache-Control", "private");
+	h->ck_res = 'I';
+}
+
 /* A complete request head is in ibuf: rules, routing, rewrite, then a
  * server. Returns -1 when the session ended, else 1. */
 static int req_analyse(struct session *s)
@@ -948,6 +1071,8 @@ static int req_analyse(struct session *s)
 			return http_error(s, 500, SESS_CAUSE_INTERNAL, "too many header edits");
 	}
 	PX_INC(be->be.req_tot);
+	if (be->ck_name)
+		ck_request(s, be, m, buf, ops, &nops, G.scratch, sess_bufsize);
 
 	mode = cfg_http_conn_mode(fcp, bcp);
 	cli_ka = mode != CFG_HTTP_CLO && h1_msg_keepalive(m) && !PX_LOAD(proxy_info.stopping);
@@ -1349,6 +1474,8 @@ static int res_analyse(struct session *s)
 	}
 	if (v == HTTP_VERDICT_ERROR)
 		return http_error(s, 500, SESS_CAUSE_INTERNAL, "too many header edits");
+	if (s->be->ck_name && s->srv)
+		ck_response(s, m, buf, ops, &nops);
 
 	cli_ka = (h->flags & HTTP_F_CLI_KA) && m->framing != H1_BODY_CLOSE && !tunnel &&
 		 !PX_LOAD(proxy_info.stopping) && h->rq == HTTP_RQ_DONE;

@@ -224,6 +224,11 @@ struct sess_http {
 	uint64_t t_head;        /* head complete; 0 = not yet */
 	uint64_t res_bytes0;    /* s->res.bytes when this transaction began */
 	uint64_t req_bytes0;
+	char ck_req;            /* persistence cookie in the request, for the log: '-' (none
+				 * configured), N (none), V (valid), D (its server down), I (no
+				 * such server) */
+	char ck_res;            /* in the response: '-', N (none set), I (inserted), P (the
+				 * server's own, preserved) */
 	uint64_t bin_head;      /* bytes read with request heads, counted on the frontend only
 				 * until the transaction's backend and server are known */
 	const char *rline;      /* io->rline, or "" without io (request line for the log) */

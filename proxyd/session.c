@@ -683,6 +683,7 @@ static void session_connect_failed(struct session *s, int timeout)
 	if ((be->options & CFG_OPT_REDISPATCH) &&
 	    (s->retries == be->retries || !server_usable_locked(srv))) {
 		s->redispatched = 1;
+		s->lb.persist = NULL;   /* elsewhere, whatever the cookie says */
 		PX_INC(srv->c.wredis);
 		PX_INC(be->be.wredis);
 		backend_release(srv, s);

@@ -1,13 +1,14 @@
 #!/bin/sh
 # Server connection reuse (http-reuse safe / always / never, counted at the
 # server), http-server-close, timeout http-keep-alive, HTTP health checks
-# (option httpchk, http-check expect) and the HTTP columns of show stat
-# (hrsp_*, req_tot, check_status, check_code). Ports 24540-24559.
+# (option httpchk, http-check expect), cookie persistence (cookie NAME
+# insert indirect nocache) and the HTTP columns of show stat (hrsp_*,
+# req_tot, check_status, check_code). Ports 24540-24559.
 . "$top_srcdir/tests/integration/http_lib.sh"
 command -v socat >/dev/null || { echo "SKIP: socat is needed"; exit 77; }
 
 P=24540
-for i in 10 11 12 13 14; do start_httpback $((P + i)); done
+for i in 10 11 12 13 14 15 16; do start_httpback $((P + i)); done
 STATS=$T/stats.sock
 cat >"$T/proxyd.cfg" <<CFG
 global
@@ -38,6 +39,11 @@ listen scl
     bind 127.0.0.1:$((P + 4))
     option http-server-close
     server s 127.0.0.1:$((P + 13))
+listen ck
+    bind 127.0.0.1:$((P + 6))
+    cookie SRV insert indirect nocache httponly
+    server a 127.0.0.1:$((P + 15)) cookie ca
+    server b 127.0.0.1:$((P + 16)) cookie cb
 listen chk
     bind 127.0.0.1:$((P + 5))
     option httpchk GET /health
@@ -120,6 +126,36 @@ PY
 sleep 1
 [ "$(col check_status chk,ok)" = L7OK ] || { stat; fail "check_status of chk/ok: $(col check_status chk,ok)"; }
 [ "$(col check_code chk,ok)" = 200 ] || fail "check_code of chk/ok: $(col check_code chk,ok)"
+
+# 6b. Cookie persistence. No cookie: one is inserted (HttpOnly, with
+# Cache-Control: private), log "NI".
+CK=http://127.0.0.1:$((P + 6))
+curl -s --max-time 5 -D "$T/ck.h" -o /dev/null "$CK/hdr" || fail "GET ck"
+grep -Eqi '^Set-Cookie: SRV=c[ab]; path=/; HttpOnly' "$T/ck.h" || fail "no cookie inserted: $(cat "$T/ck.h")"
+grep -qi '^Cache-Control: private' "$T/ck.h" || fail "nocache: no Cache-Control: private"
+last_http_line '"GET /hdr HTTP/1.1"' | grep -q ' --NI ' || fail "cookie log NI: $(last_http_line '"GET /hdr HTTP/1.1"')"
+# The cookie of b: every request goes to b, the server does not see the
+# cookie (indirect) but sees the others, and no Set-Cookie comes back.
+nb0=$(nconn "$T/hb.$((P + 16)).conn") na0=$(nconn "$T/hb.$((P + 15)).conn")
+for i in 1 2 3 4; do
+	curl -s --max-time 5 -D "$T/ck.h" -o "$T/ck.out" -H 'Cookie: x=1; SRV=cb; y=2' "$CK/hdr?v$i" ||
+		fail "GET ck with cookie"
+done
+[ "$(nconn "$T/hb.$((P + 16)).conn")" = $((nb0 + 4)) ] && [ "$(nconn "$T/hb.$((P + 15)).conn")" = "$na0" ] ||
+	fail "persistence: b $(nconn "$T/hb.$((P + 16)).conn") (was $nb0), a $(nconn "$T/hb.$((P + 15)).conn") (was $na0)"
+grep -q '^Cookie: x=1; y=2.$' "$T/ck.out" || fail "indirect: server saw $(grep -i '^cookie' "$T/ck.out")"
+grep -qi '^Set-Cookie' "$T/ck.h" && fail "indirect: a valid cookie got a Set-Cookie"
+last_http_line '"GET /hdr?v4 HTTP/1.1"' | grep -q ' ck/b .* --VN ' || fail "cookie log VN: $(last_http_line '"GET /hdr?v4 HTTP/1.1"')"
+# An unknown value: load balancing, and a new cookie (I/I).
+curl -s --max-time 5 -D "$T/ck.h" -o /dev/null -H 'Cookie: SRV=zz' "$CK/hdr?bad" || fail "GET bad cookie"
+grep -Eqi '^Set-Cookie: SRV=c[ab];' "$T/ck.h" || fail "unknown cookie: none inserted"
+last_http_line '"GET /hdr?bad HTTP/1.1"' | grep -q ' --II ' || fail "cookie log II: $(last_http_line '"GET /hdr?bad HTTP/1.1"')"
+# Its server in maintenance: another one, and its cookie (D/I).
+printf 'disable server ck/b\n' | timeout 5 socat -t 5 stdio "UNIX-CONNECT:$STATS" >/dev/null
+curl -s --max-time 5 -D "$T/ck.h" -o /dev/null -H 'Cookie: SRV=cb' "$CK/hdr?down" || fail "GET down cookie"
+grep -qi '^Set-Cookie: SRV=ca;' "$T/ck.h" || fail "down server: $(grep -i '^Set-Cookie' "$T/ck.h")"
+last_http_line '"GET /hdr?down HTTP/1.1"' | grep -q ' ck/a .* --DI ' || fail "cookie log DI: $(last_http_line '"GET /hdr?down HTTP/1.1"')"
+printf 'enable server ck/b\n' | timeout 5 socat -t 5 stdio "UNIX-CONNECT:$STATS" >/dev/null
 
 # 7. show stat: responses by class and requests.
 curl -s -o /dev/null "http://127.0.0.1:$((P + 1))/bad" # 502

@@ -798,6 +798,51 @@ static void test_load_warnings(void **state)
 	cfg_diag_free(&d);
 }
 
+/* cookie NAME insert ...: inherited from defaults; server values; the
+ * lint's warnings for halves without the other. */
+static void test_cookie_config(void **state)
+{
+	static const char text[] =
+		"defaults\n"
+		"  mode http\n"
+		"  timeout connect 1s\n"
+		"  timeout client 1s\n"
+		"  timeout server 1s\n"
+		"  cookie SRV insert indirect nocache httponly domain .example.com\n"     /* 6 */
+		"backend b\n"
+		"  server s 1.1.1.1:1 cookie x\n"
+		"  server t 1.1.1.1:2\n"
+		"backend c\n"                                                     /* 10 */
+		"  server u 1.1.1.1:3\n"
+		"defaults\n"
+		"  mode http\n"
+		"  timeout connect 1s\n"
+		"  timeout client 1s\n"                                           /* 15 */
+		"  timeout server 1s\n"
+		"backend d\n"
+		"  server v 1.1.1.1:4 cookie y\n";
+	static const char *const want[] = {
+		"t.cfg:10: 'backend c': 'cookie SRV': no server has a 'cookie <value>': nothing to persist",
+		"t.cfg:18: 'server': v: 'cookie y' ignored: the backend has no 'cookie <name> insert' line",
+		NULL,
+	};
+	const struct cfg_proxy *b;
+	struct cfg c;
+	struct cfg_diag d;
+
+	assert_int_equal(load(text, &c, &d), 0);
+	check_msgs(&d, CFG_SEV_WARNING, want);
+	b = px_get(&c, "b", 0);
+	assert_string_equal(b->ck_name, "SRV");
+	assert_int_equal(b->ck_opts, CFG_CK_INDIRECT | CFG_CK_NOCACHE | CFG_CK_HTTPONLY);
+	assert_string_equal(b->ck_domain, ".example.com");
+	assert_string_equal(b->servers[0].cookie, "x");
+	assert_null(b->servers[1].cookie);
+	assert_null(px_get(&c, "d", 0)->ck_name);
+	cfg_free(&c);
+	cfg_diag_free(&d);
+}
+
 static void test_missing_timeouts_warn(void **state)
 {
 	static const char text[] =
@@ -938,6 +983,20 @@ static const struct bad_case bad_cases[] = {
 	  { "t.cfg:4: 'http-request': 'Content-Length': the message framing headers cannot be edited" } },
 	{ "listen l\n  bind :1\n  mode http\n  http-request set-header \"Bad Name\" 1\n",
 	  { "t.cfg:4: 'http-request': 'Bad Name': invalid header name" } },
+	{ "backend b\n  cookie\n",
+	  { "t.cfg:2: 'cookie': missing name (usage: cookie <name> insert [indirect] [nocache] [httponly] [secure] [preserve] [domain <d>])" } },
+	{ "backend b\n  cookie S rewrite\n",
+	  { "t.cfg:2: 'cookie': 'rewrite': unsupported mode (only insert)" } },
+	{ "backend b\n  cookie S indirect\n",
+	  { "t.cfg:2: 'cookie': 'insert' is required (rewrite and prefix modes are not supported)" } },
+	{ "backend b\n  cookie S=1 insert\n",
+	  { "t.cfg:2: 'cookie': 'S=1': not a valid cookie name" } },
+	{ "backend b\n  cookie S insert postonly\n",
+	  { "t.cfg:2: 'cookie': 'postonly': unknown or unsupported option (insert, indirect, nocache, httponly, secure, preserve, domain <d>)" } },
+	{ "backend b\n  default-server cookie x\n",
+	  { "t.cfg:2: 'default-server': 'cookie': a value for one server, not for default-server" } },
+	{ "backend b\n  cookie S insert\n  server s 1.1.1.1:1 cookie a;b\n",
+	  { "t.cfg:3: 'server s': cookie 'a;b': not a valid cookie value" } },
 	{ "backend b\n  http-reuse sometimes\n",
 	  { "t.cfg:2: 'http-reuse': 'sometimes': unknown mode (never, safe, aggressive, always)" } },
 	{ "backend b\n  http-check send meth GET\n",
@@ -1600,6 +1659,7 @@ int main(void)
 		cmocka_unit_test(test_quoted_keywords),
 		cmocka_unit_test(test_load_warnings),
 		cmocka_unit_test(test_missing_timeouts_warn),
+		cmocka_unit_test(test_cookie_config),
 		cmocka_unit_test(test_crlf_and_empty),
 		cmocka_unit_test(test_keyword_tables_sorted),
 		cmocka_unit_test(test_bad_configs),

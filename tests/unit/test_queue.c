@@ -326,6 +326,40 @@ static void test_queue_redistribute_on_down(void **state)
 	assert_int_equal(sess[2].ready, 1);
 }
 
+/* A persistence cookie's server is used while usable, whatever roundrobin
+ * says; at its limit the session waits in that server's queue; once the
+ * server is down, load balancing decides again. */
+static void test_queue_cookie_persist(void **state)
+{
+	struct cfg_proxy *p = fake_cfg_backend(&cfg, "be", 3, CFG_BALANCE_ROUNDROBIN);
+	struct proxy *be;
+	struct server *srv;
+	int i;
+
+	(void)state;
+	limit(p, 1, 2, 2);
+	be = build_one(p);
+	for (i = 0; i < 2; i++) {
+		sess[i].lb.persist = &be->srvs[1];
+		assert_int_equal(backend_assign(be, &sess[i], 0, &srv), ASSIGN_ASSIGNED);
+		assert_ptr_equal(srv, &be->srvs[1]);
+	}
+	/* Full: the third waits for that server, not for any. */
+	sess[2].lb.persist = &be->srvs[1];
+	assert_int_equal(backend_assign(be, &sess[2], 0, &srv), ASSIGN_QUEUED);
+	assert_ptr_equal(sess[2].lb.qsrv, &be->srvs[1]);
+	backend_sess_end(&sess[0]);
+	assert_int_equal(sess[2].ready, 1);
+	assert_ptr_equal(sess[2].ready_srv, &be->srvs[1]);
+	/* Without a cookie: roundrobin over the three. */
+	assert_int_equal(backend_assign(be, &sess[3], 0, &srv), ASSIGN_ASSIGNED);
+	/* Down: the cookie is ignored. */
+	be->srvs[1].admin = SRV_ADMIN_MAINT;
+	sess[4].lb.persist = &be->srvs[1];
+	assert_int_equal(backend_assign(be, &sess[4], 0, &srv), ASSIGN_ASSIGNED);
+	assert_ptr_not_equal(srv, &be->srvs[1]);
+}
+
 static void test_queue_retry_releases_slot(void **state)
 {
 	struct cfg_proxy *p = fake_cfg_backend(&cfg, "be", 2, CFG_BALANCE_ROUNDROBIN);
@@ -416,6 +450,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_queue_incident3_dynamic_maxconn, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_maxqueue_source, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_redistribute_on_down, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_queue_cookie_persist, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_retry_releases_slot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_nosrv, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_reentrant_ready, setup, teardown),
