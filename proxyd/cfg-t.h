@@ -330,6 +330,15 @@ struct cfg_proxy {
 	char *ff_header;        /* option forwardfor header; NULL = "X-Forwarded-For" */
 	struct http_net ff_except;      /* `except NET`: family AF_UNSPEC when none */
 	int ff_if_none;         /* `if-none`: add only when the request has none */
+	/* stats enable | uri | realm | auth | refresh | hide-version: the HTTP
+	 * statistics page (any of them enables it). */
+	int st_enabled;
+	char *st_uri;           /* URI prefix; NULL = "/haproxy?stats" */
+	char *st_realm;         /* NULL = "HAProxy Statistics" */
+	char **st_auth;         /* "user:password"; none = no authentication */
+	size_t st_nauth;
+	unsigned st_refresh;    /* ms; 0 = none */
+	int st_hide_version;
 	char *ck_name;          /* cookie NAME insert ...; NULL = no persistence cookie */
 	unsigned ck_opts;       /* CFG_CK_* */
 	char *ck_domain;        /* cookie ... domain D; NULL = none */

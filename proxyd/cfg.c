@@ -409,6 +409,11 @@ static void proxy_free(struct cfg_proxy *px)
 	free(px->ff_header);
 	free(px->ck_name);
 	free(px->ck_domain);
+	free(px->st_uri);
+	free(px->st_realm);
+	for (i = 0; i < px->st_nauth; i++)
+		free(px->st_auth[i]);
+	free(px->st_auth);
 	free(px->chk_method);
 	free(px->chk_uri);
 	free(px->chk_version);
@@ -444,16 +449,32 @@ static int proxy_inherit_http(struct cfg_proxy *dst, const struct cfg_proxy *src
 	dst->ff_except = src->ff_except;
 	dst->ff_if_none = src->ff_if_none;
 	dst->ck_opts = src->ck_opts;
+	dst->st_enabled = src->st_enabled;
+	dst->st_refresh = src->st_refresh;
+	dst->st_hide_version = src->st_hide_version;
 	dst->chk_expect.kind = src->chk_expect.kind;
 	dst->chk_expect.neg = src->chk_expect.neg;
 	if (dup_opt(&dst->ff_header, src->ff_header) == -1 ||
 	    dup_opt(&dst->ck_name, src->ck_name) == -1 ||
 	    dup_opt(&dst->ck_domain, src->ck_domain) == -1 ||
+	    dup_opt(&dst->st_uri, src->st_uri) == -1 ||
+	    dup_opt(&dst->st_realm, src->st_realm) == -1 ||
 	    dup_opt(&dst->chk_method, src->chk_method) == -1 ||
 	    dup_opt(&dst->chk_uri, src->chk_uri) == -1 ||
 	    dup_opt(&dst->chk_version, src->chk_version) == -1 ||
 	    dup_opt(&dst->chk_expect.pattern, src->chk_expect.pattern) == -1)
 		return -1;
+	if (src->st_nauth) {
+		dst->st_auth = calloc(src->st_nauth, sizeof(*dst->st_auth));
+		if (!dst->st_auth)
+			return -1;
+		for (i = 0; i < src->st_nauth; i++) {
+			dst->st_auth[i] = strdup(src->st_auth[i]);
+			if (!dst->st_auth[i])
+				return -1;
+			dst->st_nauth = i + 1;
+		}
+	}
 	if (src->nerrorfiles) {
 		dst->errorfiles = calloc(src->nerrorfiles, sizeof(*dst->errorfiles));
 		if (!dst->errorfiles)
@@ -1959,6 +1980,94 @@ static int px_http_reuse(struct parser *p, char **args, int nargs, int neg)
 	return -1;
 }
 
+/* stats enable | uri <prefix> | realm <realm> | auth <user>:<password> |
+ * refresh <time> | hide-version (the HTTP statistics page); the display
+ * options of HAProxy's page are accepted and ignored. */
+static int px_stats(struct parser *p, char **args, int nargs, int neg)
+{
+	static const char *const shown[] = {
+		"show-desc", "show-legends", "show-modules", "show-node",
+	};
+	struct cfg_proxy *px = p->px;
+	const char *sub = nargs >= 2 ? args[1] : "";
+	char **slot;
+	size_t k;
+
+	for (k = 0; k < sizeof(shown) / sizeof(shown[0]); k++)
+		if (!strcmp(sub, shown[k])) {
+			pwarn(p, "stats", "'%s': ignored (proxyd's page has one layout)", sub);
+			px->st_enabled = 1;
+			return 0;
+		}
+	if (!strcmp(sub, "admin") || !strcmp(sub, "scope")) {
+		pwarn(p, "stats", "'%s': ignored (the page has no actions and shows every proxy; "
+		      "use the stats socket)", sub);
+		return 0;
+	}
+	if (!strcmp(sub, "socket") || !strcmp(sub, "timeout") || !strcmp(sub, "prometheus")) {
+		perr(p, "stats", "'stats %s' belongs in the global section", sub);
+		return -1;
+	}
+	if (!strcmp(sub, "enable") || !strcmp(sub, "hide-version")) {
+		if (nargs > 2) {
+			perr(p, "stats", "'%s': unexpected argument", args[2]);
+			return -1;
+		}
+		if (sub[0] == 'h')
+			px->st_hide_version = 1;
+		px->st_enabled = 1;
+		return 0;
+	}
+	if (nargs != 3) {
+		perr(p, "stats", "%s (usage: stats enable | uri <prefix> | realm <realm> | "
+		     "auth <user>:<password> | refresh <time> | hide-version)",
+		     nargs < 3 && strcmp(sub, "") ? "missing argument" : "unknown or malformed "
+		     "stats line");
+		return -1;
+	}
+	if (!strcmp(sub, "uri")) {
+		if (args[2][0] != '/') {
+			perr(p, "stats uri", "'%s': must begin with '/'", args[2]);
+			return -1;
+		}
+		free(px->st_uri);
+		px->st_uri = pstrdup(p, args[2]);
+		if (!px->st_uri)
+			return -1;
+	} else if (!strcmp(sub, "realm")) {
+		free(px->st_realm);
+		px->st_realm = pstrdup(p, args[2]);
+		if (!px->st_realm)
+			return -1;
+		if (strchr(px->st_realm, '"')) {
+			perr(p, "stats realm", "'%s': no '\"' allowed", args[2]);
+			return -1;
+		}
+	} else if (!strcmp(sub, "auth")) {
+		if (!strchr(args[2], ':') || args[2][0] == ':') {
+			perr(p, "stats auth", "'%s': expected <user>:<password>", args[2]);
+			return -1;
+		}
+		slot = ppush(p, &px->st_auth, &px->st_nauth, sizeof(*slot));
+		if (!slot)
+			return -1;
+		*slot = pstrdup(p, args[2]);
+		if (!*slot) {
+			px->st_nauth--;
+			return -1;
+		}
+	} else if (!strcmp(sub, "refresh")) {
+		if (arg_time(p, "stats refresh", args[2], &px->st_refresh) == -1)
+			return -1;
+	} else {
+		perr(p, "stats", "'%s': unknown or unsupported (enable, uri, realm, auth, refresh, "
+		     "hide-version)", sub);
+		return -1;
+	}
+	px->st_enabled = 1;
+	return 0;
+}
+
 /* cookie NAME insert [indirect] [nocache] [httponly] [secure] [preserve]
  * [domain D]: HAProxy's insert mode (rewrite and prefix are refused). */
 static int px_cookie(struct parser *p, char **args, int nargs, int neg)
@@ -2047,6 +2156,7 @@ static const struct kw proxy_kws[] = {
 	{ "redirect", SEC_PXN, 0, px_http_request },    /* as http-request redirect */
 	{ "retries", SEC_BE, 0, px_retries },
 	{ "server", SEC_BACKEND | SEC_LISTEN, 0, px_server },
+	{ "stats", SEC_PX, 0, px_stats },
 	{ "timeout", SEC_PX, 0, px_timeout },
 	{ "use_backend", SEC_FRONTEND | SEC_LISTEN, 0, px_use_backend },
 };

@@ -26,6 +26,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -44,6 +45,8 @@
 #include "proxyd/session-int.h"
 #include "proxyd/session-pool.h"
 #include "proxyd/session-state.h"
+#include "proxyd/stats.h"
+#include "proxyd/statspage.h"
 #include "proxyd/thread.h"
 
 /* Header edits one head may collect: the rules' and, reserved beyond
@@ -570,6 +573,32 @@ static void cli_answer(struct session *s, unsigned status, const char *page, siz
 	}
 }
 
+/* The same for an answer in a malloc'd blob, which the session then owns:
+ * what neither the socket nor the response buffer takes waits in it (a
+ * stats page may be larger than a buffer). */
+static void cli_answer_blob(struct session *s, unsigned status, char *blob, size_t len)
+{
+	struct sess_http_io *x = s->http.io;
+	ssize_t w = 0;
+
+	s->http.status = status;
+	s->http.flags |= HTTP_F_ERRSENT;
+	s->http.err_bytes = (uint32_t)(len > UINT32_MAX ? UINT32_MAX : len);
+	hrsp_count(s, status);
+	if (s->cli.fd != -1) {
+		s->cli.flags |= SESS_SD_CAN_SEND;
+		w = session_cons_send(&s->cli, blob, len);
+	}
+	if (w < 0 || (size_t)w == len) {
+		free(blob);
+		return;
+	}
+	free(x->blob);
+	x->blob = blob;
+	x->blob_off = (size_t)w;
+	x->blob_len = len;
+}
+
 /* Sends an error answer and counts it. */
 static void send_error(struct session *s, unsigned status)
 {
@@ -651,6 +680,181 @@ static int http_redirect(struct session *s, const struct http_rule *ru)
 	return 1;
 }
 
+/* ---- statistics page (stats enable / stats uri) ------------------------ */
+
+#define STATS_URI_DEFAULT "/haproxy?stats"
+#define STATS_REALM_DEFAULT "HAProxy Statistics"
+
+static const char *stats_uri(const struct cfg_proxy *cp)
+{
+	return cp->st_uri ? cp->st_uri : STATS_URI_DEFAULT;
+}
+
+/* The proxy whose statistics page the request target asks for (the
+ * frontend's first, as HAProxy), or NULL. */
+static const struct cfg_proxy *stats_page_of(const struct cfg_proxy *fcp,
+					     const struct cfg_proxy *bcp,
+					     const struct h1_msg *m, const char *buf)
+{
+	const struct cfg_proxy *c[2] = { fcp, bcp };
+	const char *u = buf + m->uri.off;
+	size_t i, n;
+
+	for (i = 0; i < 2; i++) {
+		if (!c[i] || !c[i]->st_enabled)
+			continue;
+		n = strlen(stats_uri(c[i]));
+		if (m->uri.len >= n && !memcmp(u, stats_uri(c[i]), n))
+			return c[i];
+	}
+	return NULL;
+}
+
+/* The whole answer (head and body) in a malloc'd string: HAProxy's CSV or
+ * the HTML page, read with the other threads parked. Thread 0 only. */
+static char *stats_page_make(const struct cfg_proxy *cp, int csv, size_t *len)
+{
+	struct statspage_opts o;
+	struct sbuf text, body, all;
+	char info[160], title[64];
+	int prompt = 0, quit = 0;
+	uint64_t up = (loop_now() - proxy_info.start_mono) / 1000;
+
+	sb_init(&text);
+	sb_init(&body);
+	sb_init(&all);
+	thread_isolate();
+	stats_exec_line("show stat", CFG_STATS_LEVEL_USER, &text, &prompt, &quit);
+	thread_release();
+	if (csv) {
+		sb_putn(&body, text.p ? text.p : "", text.len);
+	} else {
+		snprintf(title, sizeof(title), "proxyd%s%s", cp->st_hide_version ? "" : " ",
+			 cp->st_hide_version ? "" : PACKAGE_VERSION);
+		snprintf(info, sizeof(info), "pid %ld, up %llus, %u threads, %u connections "
+			 "(maxconn %u)", (long)getpid(), (unsigned long long)up, thread_count,
+			 PX_LOAD(proxy_info.curconn), proxy_info.maxconn);
+		o.refresh_s = (cp->st_refresh + 999) / 1000;
+		o.title = title;
+		o.info = info;
+		o.uri = stats_uri(cp);
+		statspage_html(&body, text.p ? text.p : "", text.len, &o);
+	}
+	sb_printf(&all, "HTTP/1.1 200 OK\r\nCache-Control: no-cache\r\nConnection: close\r\n"
+		  "Content-Type: %s\r\nContent-Length: %zu\r\n\r\n",
+		  csv ? "text/plain" : "text/html", body.len);
+	sb_putn(&all, body.p ? body.p : "", body.len);
+	sb_free(&body);
+	sb_free(&text);
+	if (all.err) {
+		sb_free(&all);
+		return NULL;
+	}
+	*len = all.len;
+	return sb_take(&all);
+}
+
+/* The page is ready (in the session's thread): send it, log, close. */
+static void stats_page_send(struct session *s, char *page, size_t len)
+{
+	if (!page) {
+		(void)http_error(s, 500, SESS_CAUSE_RESOURCE, "stats page: out of memory");
+		return;
+	}
+	cli_answer_blob(s, 200, page, len);
+	txn_log(s, SESS_CAUSE_LOCAL);
+	srv_drop(s);
+	cli_closing(s);
+}
+
+static void stats_page_done_cb(struct thread_msg *m)
+{
+	struct session *s = m->a;
+
+	/* The session may have ended (and its slot been reused) meanwhile. */
+	if (s->lb.sid != (uint32_t)m->u || s->state == SESS_ST_CLOSED ||
+	    s->http.rq != HTTP_RQ_LOCAL) {
+		free(m->b);
+		return;
+	}
+	stats_page_send(s, m->b, (size_t)m->fd);
+	http_run(s);
+}
+
+/* In thread 0, for a session of thread m->len: the page, sent back. */
+static void stats_page_build_cb(struct thread_msg *m)
+{
+	const struct cfg_proxy *cp = m->b;
+	struct thread_msg r = { .fn = stats_page_done_cb, .a = m->a, .u = m->u };
+	size_t len = 0;
+
+	r.b = stats_page_make(cp, m->fd, &len);
+	if (len > INT_MAX) {
+		free(r.b);
+		r.b = NULL;
+	}
+	r.fd = (int)len;
+	if (thread_send(m->len, &r) == -1)
+		free(r.b);      /* the session ends at its client timeout */
+}
+
+/* A request for the statistics page of cp: authentication, then the page
+ * (made in thread 0, which alone may park the others). 1, or -1 when the
+ * session ended. */
+static int stats_page_request(struct session *s, const struct cfg_proxy *cp,
+			      const struct h1_msg *m, const char *buf)
+{
+	struct sess_http *h = &s->http;
+	int csv = statspage_wants_csv(buf + m->uri.off, m->uri.len);
+	size_t len = 0;
+	char *page;
+
+	if (cp->st_nauth) {
+		int idx = h1_hdr_find(m, buf, "authorization", 0);
+
+		if (idx == -1 || !statspage_auth_ok(buf + m->hdrs[idx].value.off,
+						    m->hdrs[idx].value.len, cp->st_auth,
+						    cp->st_nauth)) {
+			static const char body[] = "<html><body><h1>401 Unauthorized</h1>\n"
+						   "You need a valid user and password to access "
+						   "this content.\n</body></html>\n";
+			struct sbuf a;
+
+			sb_init(&a);
+			sb_printf(&a, "HTTP/1.1 401 Unauthorized\r\nContent-Length: %zu\r\n"
+				  "Cache-Control: no-cache\r\nConnection: close\r\n"
+				  "Content-Type: text/html\r\nWWW-Authenticate: Basic realm=\"%s\"\r\n"
+				  "\r\n%s", sizeof(body) - 1,
+				  cp->st_realm ? cp->st_realm : STATS_REALM_DEFAULT, body);
+			if (a.err) {
+				sb_free(&a);
+				return http_error(s, 500, SESS_CAUSE_RESOURCE, "out of memory");
+			}
+			len = a.len;
+			h->io->reason = "stats page: authentication";
+			cli_answer_blob(s, 401, sb_take(&a), len);
+			txn_log(s, SESS_CAUSE_PROXY);
+			srv_drop(s);
+			cli_closing(s);
+			return 1;
+		}
+	}
+	if (thread_id == 0) {
+		page = stats_page_make(cp, csv, &len);
+		stats_page_send(s, page, len);
+		return ended(s) ? -1 : 1;
+	}
+	{
+		struct thread_msg q = { .fn = stats_page_build_cb, .a = s, .b = (void *)cp,
+					.u = s->lb.sid, .fd = csv, .len = thread_id };
+
+		if (thread_send(0, &q) == -1)
+			return http_error(s, 500, SESS_CAUSE_RESOURCE, "out of memory");
+	}
+	h->rq = HTTP_RQ_LOCAL;
+	return 1;
+}
+
 /* ---- session entry points ---------------------------------------------- */
 
 /* The transaction state (struct sess_http_io): 0, or -1 when none can be
@@ -706,6 +910,7 @@ void http_session_free(struct session *s)
 		buf_drop(&h->io->ibuf, &h->io->ioff, &h->io->ilen);
 		buf_drop(&h->io->sbuf, &h->io->soff, &h->io->slen);
 		retry_drop(h);
+		free(h->io->blob);
 		sess_http_io_put(h->io);
 		h->io = NULL;
 	}
@@ -1071,6 +1276,12 @@ static int req_analyse(struct session *s)
 			return http_error(s, 500, SESS_CAUSE_INTERNAL, "too many header edits");
 	}
 	PX_INC(be->be.req_tot);
+	{
+		const struct cfg_proxy *stp = stats_page_of(fcp, bcp, m, buf);
+
+		if (stp)
+			return stats_page_request(s, stp, m, buf);
+	}
 	if (be->ck_name)
 		ck_request(s, be, m, buf, ops, &nops, G.scratch, sess_bufsize);
 
@@ -1718,9 +1929,22 @@ static int txn_end(struct session *s)
 /* Discards what the client still sends after its last response. */
 static int cli_drain(struct session *s)
 {
+	struct sess_http_io *x = s->http.io;
 	ssize_t n;
 	int r;
 
+	if (x->blob) {
+		n = session_cons_send(&s->cli, x->blob + x->blob_off, x->blob_len - x->blob_off);
+		if (n < 0) {
+			session_end(s, SESS_CAUSE_NONE, 0, 0);
+			return -1;
+		}
+		x->blob_off += (size_t)n;
+		if (x->blob_off < x->blob_len)
+			return n > 0;
+		free(x->blob);
+		x->blob = NULL;
+	}
 	r = chan_flush(&s->res, &s->cli);
 	if (r < 0) {
 		session_end(s, SESS_CAUSE_NONE, 0, 0);

@@ -146,7 +146,7 @@ enum sess_fin session_fin_now(const struct session *s, enum sess_cause cause)
 {
 	if (cause == SESS_CAUSE_NONE)
 		return SESS_FIN_NONE;
-	if (s->http.on && s->http.rq <= HTTP_RQ_HEAD)
+	if (s->http.on && (s->http.rq <= HTTP_RQ_HEAD || s->http.rq == HTTP_RQ_LOCAL))
 		return SESS_FIN_REQ;
 	if (s->http.on && s->state == SESS_ST_DATA && s->http.rs == HTTP_RS_HEAD)
 		return SESS_FIN_HDRS;

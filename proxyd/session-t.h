@@ -160,6 +160,7 @@ enum http_rq {
 	HTTP_RQ_DONE,           /* the whole request was forwarded */
 	HTTP_RQ_CLOSING,        /* last response sent: draining the client before close */
 	HTTP_RQ_TUNNEL,
+	HTTP_RQ_LOCAL,          /* waiting for an answer proxyd makes in thread 0 (stats page) */
 };
 
 enum http_rs {
@@ -204,6 +205,8 @@ struct sess_http_io {
 				 * connection, until the response starts: sent again over
 				 * a new connection if the server had closed the old one */
 	uint32_t retry_len;
+	char *blob;             /* an answer larger than a buffer (stats page), malloc'd */
+	size_t blob_off, blob_len;
 	char rline[HTTP_RLINE_MAX];     /* request line for the log ("" = none) */
 };
 

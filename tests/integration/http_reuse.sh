@@ -2,8 +2,9 @@
 # Server connection reuse (http-reuse safe / always / never, counted at the
 # server), http-server-close, timeout http-keep-alive, HTTP health checks
 # (option httpchk, http-check expect), cookie persistence (cookie NAME
-# insert indirect nocache) and the HTTP columns of show stat (hrsp_*,
-# req_tot, check_status, check_code). Ports 24540-24559.
+# insert indirect nocache), the statistics page (stats uri, auth, ;csv)
+# and the HTTP columns of show stat (hrsp_*, req_tot, check_status,
+# check_code). Ports 24540-24559.
 . "$top_srcdir/tests/integration/http_lib.sh"
 command -v socat >/dev/null || { echo "SKIP: socat is needed"; exit 77; }
 
@@ -44,6 +45,13 @@ listen ck
     cookie SRV insert indirect nocache httponly
     server a 127.0.0.1:$((P + 15)) cookie ca
     server b 127.0.0.1:$((P + 16)) cookie cb
+listen st
+    bind 127.0.0.1:$((P + 7))
+    stats enable
+    stats uri /st
+    stats realm Proxyd\ stats
+    stats auth admin:pw
+    stats refresh 5s
 listen chk
     bind 127.0.0.1:$((P + 5))
     option httpchk GET /health
@@ -156,6 +164,30 @@ curl -s --max-time 5 -D "$T/ck.h" -o /dev/null -H 'Cookie: SRV=cb' "$CK/hdr?down
 grep -qi '^Set-Cookie: SRV=ca;' "$T/ck.h" || fail "down server: $(grep -i '^Set-Cookie' "$T/ck.h")"
 last_http_line '"GET /hdr?down HTTP/1.1"' | grep -q ' ck/a .* --DI ' || fail "cookie log DI: $(last_http_line '"GET /hdr?down HTTP/1.1"')"
 printf 'enable server ck/b\n' | timeout 5 socat -t 5 stdio "UNIX-CONNECT:$STATS" >/dev/null
+
+# 6c. The statistics page: 401 without credentials (with the realm),
+# HTML and CSV with them, from either thread (new connections alternate).
+ST=http://127.0.0.1:$((P + 7))
+curl -s --max-time 5 -D "$T/st.h" -o /dev/null "$ST/st" || fail "GET /st"
+head -n 1 "$T/st.h" | grep -q '^HTTP/1.1 401 ' || fail "stats without auth: $(head -n 1 "$T/st.h")"
+grep -qi '^WWW-Authenticate: Basic realm="Proxyd stats"' "$T/st.h" || fail "no realm: $(cat "$T/st.h")"
+[ "$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' -u admin:no "$ST/st")" = 401 ] ||
+	fail "stats with a wrong password"
+for i in 1 2 3 4; do
+	curl -s --max-time 5 -D "$T/st.h" -o "$T/st.html" -u admin:pw "$ST/st" || fail "GET /st with auth"
+	head -n 1 "$T/st.h" | grep -q '^HTTP/1.1 200 ' || fail "stats page: $(head -n 1 "$T/st.h")"
+	grep -q '<h2>safe</h2>' "$T/st.html" && grep -q '<h2>ck</h2>' "$T/st.html" ||
+		fail "stats page without the proxies"
+	grep -q 'http-equiv="refresh" content="5"' "$T/st.html" || fail "stats refresh"
+	[ "$(grep -i '^Content-Length:' "$T/st.h" | tr -dc 0-9)" = "$(wc -c <"$T/st.html" | tr -d ' ')" ] ||
+		fail "stats page length"
+done
+curl -s --max-time 5 -o "$T/st.csv" -u admin:pw "$ST/st;csv" || fail "GET /st;csv"
+head -n 1 "$T/st.csv" | grep -q '^# pxname,svname,qcur,' || fail "CSV header: $(head -n 1 "$T/st.csv")"
+grep -q '^safe,FRONTEND,' "$T/st.csv" && grep -q '^ck,b,' "$T/st.csv" || fail "CSV lines"
+last_http_line '"GET /st;csv HTTP/1.1"' | grep -q ' 200 .* LR-- ' || fail "stats log: $(last_http_line '"GET /st;csv')"
+# Anything else on that listen has no server.
+[ "$(http_status "$ST/other")" = 503 ] || fail "a non-stats request on the stats listen"
 
 # 7. show stat: responses by class and requests.
 curl -s -o /dev/null "http://127.0.0.1:$((P + 1))/bad" # 502
