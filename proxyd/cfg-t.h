@@ -330,6 +330,7 @@ struct cfg_proxy {
 	char *ff_header;        /* option forwardfor header; NULL = "X-Forwarded-For" */
 	struct http_net ff_except;      /* `except NET`: family AF_UNSPEC when none */
 	int ff_if_none;         /* `if-none`: add only when the request has none */
+	char *monitor_uri;      /* monitor-uri: answered 200 by proxyd, not logged; NULL = none */
 	/* stats enable | uri | realm | auth | refresh | hide-version: the HTTP
 	 * statistics page (any of them enables it). */
 	int st_enabled;

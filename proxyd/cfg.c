@@ -409,6 +409,7 @@ static void proxy_free(struct cfg_proxy *px)
 	free(px->ff_header);
 	free(px->ck_name);
 	free(px->ck_domain);
+	free(px->monitor_uri);
 	free(px->st_uri);
 	free(px->st_realm);
 	for (i = 0; i < px->st_nauth; i++)
@@ -458,6 +459,7 @@ static int proxy_inherit_http(struct cfg_proxy *dst, const struct cfg_proxy *src
 	    dup_opt(&dst->ck_name, src->ck_name) == -1 ||
 	    dup_opt(&dst->ck_domain, src->ck_domain) == -1 ||
 	    dup_opt(&dst->st_uri, src->st_uri) == -1 ||
+	    dup_opt(&dst->monitor_uri, src->monitor_uri) == -1 ||
 	    dup_opt(&dst->st_realm, src->st_realm) == -1 ||
 	    dup_opt(&dst->chk_method, src->chk_method) == -1 ||
 	    dup_opt(&dst->chk_uri, src->chk_uri) == -1 ||
@@ -1980,6 +1982,20 @@ static int px_http_reuse(struct parser *p, char **args, int nargs, int neg)
 	return -1;
 }
 
+/* monitor-uri <uri>: a health endpoint for whatever checks proxyd itself. */
+static int px_monitor_uri(struct parser *p, char **args, int nargs, int neg)
+{
+	if (want_args(p, args, nargs, 2, "monitor-uri <uri>") == -1)
+		return -1;
+	if (args[1][0] != '/') {
+		perr(p, args[0], "'%s': must begin with '/'", args[1]);
+		return -1;
+	}
+	free(p->px->monitor_uri);
+	p->px->monitor_uri = pstrdup(p, args[1]);
+	return p->px->monitor_uri ? 0 : -1;
+}
+
 /* stats enable | uri <prefix> | realm <realm> | auth <user>:<password> |
  * refresh <time> | hide-version (the HTTP statistics page); the display
  * options of HAProxy's page are accepted and ignored. */
@@ -2152,6 +2168,7 @@ static const struct kw proxy_kws[] = {
 	{ "log", SEC_PX, 1, px_log },
 	{ "maxconn", SEC_FE, 0, px_maxconn },
 	{ "mode", SEC_PX, 0, px_mode },
+	{ "monitor-uri", SEC_FE, 0, px_monitor_uri },
 	{ "option", SEC_PX, 1, px_option },
 	{ "redirect", SEC_PXN, 0, px_http_request },    /* as http-request redirect */
 	{ "retries", SEC_BE, 0, px_retries },

@@ -1242,6 +1242,18 @@ static int req_analyse(struct session *s)
 	    ((m->flags & H1_MF_UPGRADE) && (m->flags & H1_MF_CONN_UPGRADE)))
 		h->flags |= HTTP_F_UPGRADE;
 
+	if (fcp->monitor_uri && m->uri.len == strlen(fcp->monitor_uri) &&
+	    !memcmp(buf + m->uri.off, fcp->monitor_uri, m->uri.len)) {
+		/* monitor-uri: "200 OK", not logged (HAProxy's). */
+		size_t len;
+		const char *page = httperr_builtin(200, &len);
+
+		cli_answer(s, 200, page, len);
+		h->flags &= ~HTTP_F_TXN;
+		srv_drop(s);
+		cli_closing(s);
+		return 1;
+	}
 	v = http_rules_run(&fcp->rules, 0, &x, ops, HTTP_RULE_OPS, &nops, &status, &hit);
 	if (v == HTTP_VERDICT_DENY) {
 		PX_INC(s->fe->fe.dreq);

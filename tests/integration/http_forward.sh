@@ -31,6 +31,7 @@ defaults
 frontend fe
     bind 127.0.0.1:$((P + 1))
     option forwardfor
+    monitor-uri /healthz
     acl is_hb path_beg /hb/
     acl is_other path_beg /other/
     acl forbidden path_beg /forbidden
@@ -147,6 +148,14 @@ grep -qi "^Location: /other/old/12.\{0,1\}$" "$T/redir.h" ||
 	fail "redirect prefix Location: $(grep -i '^Location' "$T/redir.h")"
 head -n 1 "$T/redir.h" | grep -q '^HTTP/1.1 302 ' || fail "redirect code: $(head -n 1 "$T/redir.h")"
 [ "$(http_status "$U/old/12a")" = 404 ] || fail "path_reg matched /old/12a (nginx answers 404)"
+
+# 7c. monitor-uri: answered by proxyd, never logged.
+curl -s --max-time 5 -D "$T/mon.h" -o "$T/mon.out" "$U/healthz" || fail "GET /healthz"
+head -n 1 "$T/mon.h" | grep -q '^HTTP/1.1 200 ' || fail "monitor-uri: $(head -n 1 "$T/mon.h")"
+grep -q 'Service ready' "$T/mon.out" || fail "monitor-uri body: $(cat "$T/mon.out")"
+[ "$(http_status "$U/healthz/x")" = 404 ] || fail "monitor-uri matched a longer path"
+sleep 0.2
+grep -q '"GET /healthz HTTP/1.1"' "$T/proxyd.log" && fail "monitor-uri request logged"
 
 # 8. The httplog line, field by field.
 l=$(last_http_line '"GET /other/x HTTP/1.1"')
