@@ -346,6 +346,7 @@ struct cfg_proxy {
 	char *chk_method;       /* option httpchk [METHOD] [URI] [VERSION]: "OPTIONS", "/", */
 	char *chk_uri;          /* "HTTP/1.0" by default (HAProxy's); only set with */
 	char *chk_version;      /* CFG_OPT_HTTPCHK */
+	char *chk_hdrs;         /* http-check send hdr N V ...: "N: V\r\n" lines; NULL = none */
 	struct cfg_http_expect chk_expect;
 	struct cfg_errorfile *errorfiles;
 	size_t nerrorfiles;

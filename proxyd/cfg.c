@@ -415,6 +415,7 @@ static void proxy_free(struct cfg_proxy *px)
 	for (i = 0; i < px->st_nauth; i++)
 		free(px->st_auth[i]);
 	free(px->st_auth);
+	free(px->chk_hdrs);
 	free(px->chk_method);
 	free(px->chk_uri);
 	free(px->chk_version);
@@ -462,6 +463,7 @@ static int proxy_inherit_http(struct cfg_proxy *dst, const struct cfg_proxy *src
 	    dup_opt(&dst->monitor_uri, src->monitor_uri) == -1 ||
 	    dup_opt(&dst->st_realm, src->st_realm) == -1 ||
 	    dup_opt(&dst->chk_method, src->chk_method) == -1 ||
+	    dup_opt(&dst->chk_hdrs, src->chk_hdrs) == -1 ||
 	    dup_opt(&dst->chk_uri, src->chk_uri) == -1 ||
 	    dup_opt(&dst->chk_version, src->chk_version) == -1 ||
 	    dup_opt(&dst->chk_expect.pattern, src->chk_expect.pattern) == -1)
@@ -1909,6 +1911,66 @@ static int px_errorfile(struct parser *p, char **args, int nargs, int neg)
 }
 
 /* http-check expect [!] status|rstatus <pattern> */
+/* http-check send [meth M] [uri U] [ver V] [hdr NAME VALUE]...: the check
+ * request (HAProxy 2.2's form of option httpchk's arguments). */
+static int http_check_send(struct parser *p, char **args, int nargs)
+{
+	struct cfg_proxy *px = p->px;
+	const char *kw = "http-check send";
+	struct sbuf h;
+	char **dst;
+	int i;
+
+	sb_init(&h);
+	if (px->chk_hdrs)
+		sb_puts(&h, px->chk_hdrs);
+	for (i = 2; i < nargs; i++) {
+		const char *a = args[i];
+
+		if (!strcmp(a, "hdr") && i + 2 < nargs) {
+			const char *c;
+
+			for (c = args[i + 1]; *c; c++)
+				if ((unsigned char)*c <= 0x20 || *c == ':' || *c == 0x7f)
+					break;
+			if (*c || !args[i + 1][0] || strpbrk(args[i + 2], "\r\n")) {
+				perr(p, kw, "hdr '%s': invalid header name or value", args[i + 1]);
+				goto err;
+			}
+			sb_printf(&h, "%s: %s\r\n", args[i + 1], args[i + 2]);
+			i += 2;
+			continue;
+		}
+		if (i + 1 >= nargs || (strcmp(a, "meth") && strcmp(a, "uri") && strcmp(a, "ver"))) {
+			perr(p, kw, "'%s': unsupported or incomplete (meth <m>, uri <u>, ver <v>, "
+			     "hdr <name> <value>)", a);
+			goto err;
+		}
+		if (strpbrk(args[i + 1], " \t\r\n") || (a[0] == 'u' && args[i + 1][0] != '/') ||
+		    (a[0] == 'v' && strcmp(args[i + 1], "HTTP/1.0") &&
+		     strcmp(args[i + 1], "HTTP/1.1"))) {
+			perr(p, kw, "%s '%s': invalid (the URI begins with '/', the version is "
+			     "HTTP/1.0 or HTTP/1.1)", a, args[i + 1]);
+			goto err;
+		}
+		dst = a[0] == 'm' ? &px->chk_method : a[0] == 'u' ? &px->chk_uri : &px->chk_version;
+		free(*dst);
+		*dst = pstrdup(p, args[i + 1]);
+		if (!*dst)
+			goto err;
+		i++;
+	}
+	if (h.err)
+		goto err;
+	free(px->chk_hdrs);
+	px->chk_hdrs = h.len ? sb_take(&h) : NULL;
+	sb_free(&h);
+	return 0;
+err:
+	sb_free(&h);
+	return -1;
+}
+
 static int px_http_check(struct parser *p, char **args, int nargs, int neg)
 {
 	struct cfg_http_expect *x = &p->px->chk_expect;
@@ -1917,8 +1979,10 @@ static int px_http_check(struct parser *p, char **args, int nargs, int neg)
 	regex_t re;
 	char *pat;
 
+	if (nargs >= 2 && !strcmp(args[1], "send"))
+		return http_check_send(p, args, nargs);
 	if (nargs < 2 || strcmp(args[1], "expect")) {
-		perr(p, args[0], "%s: only 'http-check expect' is supported",
+		perr(p, args[0], "%s: only 'http-check send' and 'http-check expect' are supported",
 		     nargs < 2 ? "missing action" : args[1]);
 		return -1;
 	}

@@ -171,7 +171,8 @@ static int proxy_init(struct proxy *px, unsigned uuid, const struct cfg_proxy *c
 		const char *m = cp->chk_method ? cp->chk_method : "OPTIONS";
 		const char *u = cp->chk_uri ? cp->chk_uri : "/";
 		const char *v = cp->chk_version ? cp->chk_version : "HTTP/1.0";
-		int n = asprintf(&px->chk_req, "%s %s %s\r\nConnection: close\r\n\r\n", m, u, v);
+		int n = asprintf(&px->chk_req, "%s %s %s\r\n%sConnection: close\r\n\r\n", m, u, v,
+				 cp->chk_hdrs ? cp->chk_hdrs : "");
 
 		if (n < 0) {
 			px->chk_req = NULL;

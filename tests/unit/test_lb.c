@@ -438,6 +438,44 @@ static void test_proxy_mtrate(void **state)
 	assert_int_equal(px_mtrate_get(&m, 9000), 0);
 }
 
+/* What proxy_build derives from the configuration for HTTP: the check
+ * request (http-check send) and each server's Set-Cookie value. */
+static void test_proxy_http_build(void **state)
+{
+	static char meth[] = "GET", uri[] = "/health", ver[] = "HTTP/1.1",
+		    hdrs[] = "Host: chk.example\r\n", ck[] = "SRV", dom[] = ".example",
+		    va[] = "a1";
+	struct cfg_proxy *p;
+	struct proxy *be;
+	char err[128];
+
+	(void)state;
+	memset(&cfg, 0, sizeof(cfg));
+	p = fake_cfg_backend(&cfg, "be", 2, CFG_BALANCE_ROUNDROBIN);
+	p->options |= CFG_OPT_HTTPCHK;
+	p->chk_method = meth;
+	p->chk_uri = uri;
+	p->chk_version = ver;
+	p->chk_hdrs = hdrs;
+	p->ck_name = ck;
+	p->ck_domain = dom;
+	p->ck_opts = CFG_CK_HTTPONLY | CFG_CK_SECURE;
+	p->servers[0].cookie = va;
+	assert_int_equal(proxy_build(&cfg, fake_now, err, sizeof(err)), 0);
+	be = proxy_find("be", CFG_CAP_BE);
+	assert_string_equal(be->chk_req, "GET /health HTTP/1.1\r\nHost: chk.example\r\n"
+			    "Connection: close\r\n\r\n");
+	assert_int_equal(be->chk_reqlen, strlen(be->chk_req));
+	assert_string_equal(be->ck_name, "SRV");
+	assert_string_equal(be->srvs[0].cookie, "a1");
+	assert_string_equal(be->srvs[0].ck_set, "SRV=a1; path=/; domain=.example; HttpOnly; Secure");
+	assert_null(be->srvs[1].ck_set);
+	/* the strings belong to this test, not to fake_cfg_free */
+	p->chk_method = p->chk_uri = p->chk_version = p->chk_hdrs = NULL;
+	p->ck_name = p->ck_domain = NULL;
+	p->servers[0].cookie = NULL;
+}
+
 static void test_proxy_server_parse(void **state)
 {
 	static const unsigned w[] = { 1 };
@@ -480,6 +518,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_lb_no_servers, teardown),
 		cmocka_unit_test_teardown(test_proxy_counters_and_rates, teardown),
 		cmocka_unit_test(test_proxy_mtrate),
+		cmocka_unit_test_teardown(test_proxy_http_build, teardown),
 		cmocka_unit_test_teardown(test_proxy_server_parse, teardown),
 	};
 
