@@ -221,6 +221,14 @@ struct cfg_errorfile {
 	struct cfg_loc loc;
 };
 
+/* capture request|response header NAME len N: logged in the httplog line. */
+struct cfg_capture {
+	char *name;
+	unsigned len;           /* bytes kept of the value, 1..1024 */
+};
+
+#define CFG_CAPTURE_MAXLEN 1024
+
 enum cfg_v6 {
 	CFG_V6_DEFAULT = 0,     /* the system's net.ipv6.bindv6only */
 	CFG_V6_V4V6,            /* IPV6_V6ONLY off */
@@ -350,6 +358,10 @@ struct cfg_proxy {
 	struct cfg_http_expect chk_expect;
 	struct cfg_errorfile *errorfiles;
 	size_t nerrorfiles;
+	struct cfg_capture *cap_req;    /* capture request header, in order */
+	size_t ncap_req;
+	struct cfg_capture *cap_res;    /* capture response header, in order */
+	size_t ncap_res;
 	struct http_rules rules;        /* acl, http-request, http-response, use_backend
 					 * (not inherited from defaults, as in HAProxy) */
 

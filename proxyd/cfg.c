@@ -409,6 +409,12 @@ static void proxy_free(struct cfg_proxy *px)
 	free(px->ff_header);
 	free(px->ck_name);
 	free(px->ck_domain);
+	for (i = 0; i < px->ncap_req; i++)
+		free(px->cap_req[i].name);
+	free(px->cap_req);
+	for (i = 0; i < px->ncap_res; i++)
+		free(px->cap_res[i].name);
+	free(px->cap_res);
 	free(px->monitor_uri);
 	free(px->st_uri);
 	free(px->st_realm);
@@ -1240,8 +1246,8 @@ static int valid_name(const char *s)
 	return 1;
 }
 
-/* A cookie name: an HTTP token (RFC 6265). */
-static int valid_cookie_name(const char *s)
+/* An HTTP token (RFC 9110): a header name, a cookie name. */
+static int valid_http_token(const char *s)
 {
 	if (!*s)
 		return 0;
@@ -2046,6 +2052,47 @@ static int px_http_reuse(struct parser *p, char **args, int nargs, int neg)
 	return -1;
 }
 
+/* capture request|response header <name> len <n> */
+static int px_capture(struct parser *p, char **args, int nargs, int neg)
+{
+	struct cfg_proxy *px = p->px;
+	struct cfg_capture *c;
+	unsigned len;
+	int res;
+
+	if (nargs >= 2 && !strcmp(args[1], "cookie")) {
+		perr(p, "capture cookie", "not supported (capture request header Cookie len <n> "
+		     "logs the whole header)");
+		return -1;
+	}
+	if (nargs != 6 || (strcmp(args[1], "request") && strcmp(args[1], "response")) ||
+	    strcmp(args[2], "header") || strcmp(args[4], "len")) {
+		perr(p, args[0], "usage: capture request|response header <name> len <length>");
+		return -1;
+	}
+	if (!valid_http_token(args[3])) {
+		perr(p, "capture", "'%s': invalid header name", args[3]);
+		return -1;
+	}
+	if (arg_uint(p, "capture", args[5], 1, CFG_CAPTURE_MAXLEN, &len) == -1)
+		return -1;
+	res = args[1][2] == 's';
+	c = res ? ppush(p, &px->cap_res, &px->ncap_res, sizeof(*c))
+		: ppush(p, &px->cap_req, &px->ncap_req, sizeof(*c));
+	if (!c)
+		return -1;
+	c->len = len;
+	c->name = pstrdup(p, args[3]);
+	if (!c->name) {
+		if (res)
+			px->ncap_res--;
+		else
+			px->ncap_req--;
+		return -1;
+	}
+	return 0;
+}
+
 /* monitor-uri <uri>: a health endpoint for whatever checks proxyd itself. */
 static int px_monitor_uri(struct parser *p, char **args, int nargs, int neg)
 {
@@ -2171,7 +2218,7 @@ static int px_cookie(struct parser *p, char **args, int nargs, int neg)
 		     "[httponly] [secure] [preserve] [domain <d>])");
 		return -1;
 	}
-	if (!valid_cookie_name(args[1])) {
+	if (!valid_http_token(args[1])) {
 		perr(p, args[0], "'%s': not a valid cookie name", args[1]);
 		return -1;
 	}
@@ -2220,6 +2267,7 @@ static const struct kw proxy_kws[] = {
 	{ "backlog", SEC_FE, 0, px_backlog },
 	{ "balance", SEC_BE, 0, px_balance },
 	{ "bind", SEC_FRONTEND | SEC_LISTEN, 0, px_bind },
+	{ "capture", SEC_FRONTEND | SEC_LISTEN, 0, px_capture },
 	{ "cookie", SEC_BE, 0, px_cookie },
 	{ "default-server", SEC_BE, 0, px_default_server },
 	{ "default_backend", SEC_FE, 0, px_default_backend },

@@ -395,6 +395,7 @@ size_t plog_format_http(const struct session *s, uint64_t now, unsigned actconn,
 	const struct sess_http *h = &s->http;
 	const struct server *srv = s->srv;
 	char ip[INET6_ADDRSTRLEN], term[3], status[16];
+	const char *cap_req = "", *cap_res = "";
 	unsigned port;
 	uint64_t bytes;
 	long tr_head = h->t_head ? (long)(h->t_head - h->t_rq) : -1;
@@ -405,6 +406,10 @@ size_t plog_format_http(const struct session *s, uint64_t now, unsigned actconn,
 	plog_dates_update((time_t)(h->t_rq_real / 1000u));
 	session_term_str(s, term);
 	bytes = (h->flags & HTTP_F_ERRSENT) ? h->err_bytes : s->res.bytes - h->res_bytes0;
+	if (h->cap && s->fe->cap_req_size)
+		cap_req = h->cap;
+	if (h->cap && s->fe->cap_res_size)
+		cap_res = h->cap + s->fe->cap_req_size;
 	if (h->status)
 		snprintf(status, sizeof(status), "%u", h->status);
 	else
@@ -422,7 +427,7 @@ size_t plog_format_http(const struct session *s, uint64_t now, unsigned actconn,
 	} else {
 		n = snprintf(buf, len,
 			     "%s:%u [%s.%03u] %s %s/%s %ld/%d/%d/%d/%ld %s %llu - - %s%c%c "
-			     "%u/%u/%u/%u/%s%u %u/%u \"%s\"",
+			     "%u/%u/%u/%u/%s%u %u/%u %s%s%s%s\"%s\"",
 			     ip, port, PD.date_tcplog, (unsigned)(h->t_rq_real % 1000u),
 			     s->fe->name, s->be ? s->be->name : s->fe->name,
 			     srv ? srv->name : "<NOSRV>", tr_head, s->tw, s->tc, h->tr, ta,
@@ -430,7 +435,8 @@ size_t plog_format_http(const struct session *s, uint64_t now, unsigned actconn,
 			     h->ck_res ? h->ck_res : '-', actconn, PX_LOAD(s->fe->fe.scur),
 			     s->be ? PX_LOAD(s->be->be.scur) : 0, srv ? PX_LOAD(srv->c.scur) : 0,
 			     s->redispatched ? "+" : "", s->retries, s->srv_queue_pos,
-			     s->be_queue_pos, h->rline[0] ? h->rline : "<BADREQ>");
+			     s->be_queue_pos, cap_req, *cap_req ? " " : "", cap_res,
+			     *cap_res ? " " : "", h->rline[0] ? h->rline : "<BADREQ>");
 	}
 	if (n < 0)
 		return 0;

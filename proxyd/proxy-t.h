@@ -270,6 +270,9 @@ struct proxy {
 	struct cfg_http_expect chk_expect;      /* http-check expect (pattern owned) */
 	char *ck_name;          /* cookie NAME insert ...: persistence; NULL = none */
 	size_t ck_namelen;
+	size_t cap_req_size;    /* frontend: room for the "{v1|v2}" block of capture request
+				 * header lines (escaping included); 0 = none */
+	size_t cap_res_size;    /* the same for capture response header */
 	unsigned ck_opts;       /* CFG_CK_* */
 	int stopped;            /* frontend no longer accepts (session layer) */
 

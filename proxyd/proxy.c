@@ -136,6 +136,19 @@ static int server_init(struct server *srv, struct proxy *be, unsigned puid,
 	return server_cookie_init(srv, cp, cs);
 }
 
+/* "{" v1 "|" v2 ... "}" NUL, each value at most len bytes escaped three to
+ * one (see http capture). */
+static size_t capture_block_size(const struct cfg_capture *c, size_t n)
+{
+	size_t i, sz = 3 + (n ? n - 1 : 0);
+
+	if (!n)
+		return 0;
+	for (i = 0; i < n; i++)
+		sz += 3 * (size_t)c[i].len;
+	return sz;
+}
+
 static int proxy_init(struct proxy *px, unsigned uuid, const struct cfg_proxy *cp, uint64_t now)
 {
 	unsigned i;
@@ -165,6 +178,8 @@ static int proxy_init(struct proxy *px, unsigned uuid, const struct cfg_proxy *c
 	}
 	if ((cp->cap & CFG_CAP_FE) && px_mtrate_init(&px->req_rate, thread_count) == -1)
 		return -1;
+	px->cap_req_size = capture_block_size(cp->cap_req, cp->ncap_req);
+	px->cap_res_size = capture_block_size(cp->cap_res, cp->ncap_res);
 	if ((cp->options & CFG_OPT_HTTPCHK) && (cp->cap & CFG_CAP_BE)) {
 		/* option httpchk [METHOD] [URI] [VERSION]: HAProxy's defaults
 		 * OPTIONS / HTTP/1.0; the connection closes after the answer. */

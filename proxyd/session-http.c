@@ -458,6 +458,61 @@ static void fmt_ip(const struct sockaddr_storage *ss, char *ip, size_t len)
 			  (socklen_t)len);
 }
 
+/* ---- header captures (capture request|response header) ------------------ */
+
+/* Fills the block at out ("{v1|v2...}") with the last occurrence of each
+ * captured header of m, at most len bytes of each, bytes that would break
+ * the log line ('"', '{', '|', '}', '#', controls) written #XX as HAProxy. */
+static void capture_block(char *out, const struct cfg_capture *c, size_t n,
+			  const struct h1_msg *m, const char *buf)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t i, k, o = 0;
+	int idx, last;
+
+	out[o++] = '{';
+	for (i = 0; i < n; i++) {
+		if (i)
+			out[o++] = '|';
+		for (last = -1, idx = -1; m && (idx = h1_hdr_find(m, buf, c[i].name, idx + 1)) != -1;)
+			last = idx;
+		if (last == -1)
+			continue;
+		for (k = 0; k < m->hdrs[last].value.len && k < c[i].len; k++) {
+			unsigned char ch = (unsigned char)buf[m->hdrs[last].value.off + k];
+
+			if (ch < 0x20 || ch >= 0x7f || strchr("\"#{|}", ch)) {
+				out[o++] = '#';
+				out[o++] = hex[ch >> 4];
+				out[o++] = hex[ch & 15];
+			} else {
+				out[o++] = (char)ch;
+			}
+		}
+	}
+	out[o++] = '}';
+	out[o] = '\0';
+}
+
+/* The capture blocks of the transaction: empty ("{|}") until filled; the
+ * buffer is allocated with the first one. 0, or -1 without memory (then
+ * nothing is captured). */
+static int capture_begin(struct session *s)
+{
+	const struct cfg_proxy *cp = cfg_of(s->fe);
+	size_t rq = s->fe->cap_req_size, rs = s->fe->cap_res_size;
+
+	if (!rq && !rs)
+		return 0;
+	if (!s->http.cap && !(s->http.cap = malloc(rq + rs)))
+		return -1;
+	if (rq)
+		capture_block(s->http.cap, cp->cap_req, cp->ncap_req, NULL, NULL);
+	if (rs)
+		capture_block(s->http.cap + rq, cp->cap_res, cp->ncap_res, NULL, NULL);
+	return 0;
+}
+
 /* ---- transactions ------------------------------------------------------ */
 
 static void retry_drop(struct sess_http *h)
@@ -516,6 +571,10 @@ static void txn_begin(struct session *s)
 	h->ck_req = '-';
 	h->ck_res = '-';
 	s->lb.persist = NULL;
+	if (capture_begin(s) == -1) {
+		free(h->cap);
+		h->cap = NULL;
+	}
 	s->tw = -1;
 	s->tc = -1;
 	s->t_first_connect = 0;
@@ -914,6 +973,8 @@ void http_session_free(struct session *s)
 		sess_http_io_put(h->io);
 		h->io = NULL;
 	}
+	free(h->cap);
+	h->cap = NULL;
 	h->rline = "";
 	h->on = 0;
 	G.freed = s;
@@ -1238,6 +1299,8 @@ static int req_analyse(struct session *s)
 	PX_INC(s->fe->fe.req_tot);
 	px_mtrate_add(&s->fe->req_rate, h->t_head);
 	rline_capture(h, buf);
+	if (h->cap && s->fe->cap_req_size)
+		capture_block(h->cap, fcp->cap_req, fcp->ncap_req, m, buf);
 	if (m->meth == H1_METH_CONNECT ||
 	    ((m->flags & H1_MF_UPGRADE) && (m->flags & H1_MF_CONN_UPGRADE)))
 		h->flags |= HTTP_F_UPGRADE;
@@ -1686,6 +1749,8 @@ static int res_analyse(struct session *s)
 	}
 	tunnel = h1_msg_is_tunnel(m);
 	h->tr = (int)(loop_now() - h->io->t_sent);
+	if (h->cap && s->fe->cap_res_size)
+		capture_block(h->cap + s->fe->cap_req_size, fcp->cap_res, fcp->ncap_res, m, buf);
 	v = http_rules_run(&bcp->rules, 1, &x, ops, HTTP_RULE_OPS, &nops, &status, &hit);
 	if (v == HTTP_VERDICT_CONTINUE && fcp != bcp)
 		v = http_rules_run(&fcp->rules, 1, &x, ops, HTTP_RULE_OPS, &nops, &status, &hit);

@@ -232,6 +232,8 @@ struct sess_http {
 				 * such server) */
 	char ck_res;            /* in the response: '-', N (none set), I (inserted), P (the
 				 * server's own, preserved) */
+	char *cap;              /* capture blocks (request, then response), "{...}" strings
+				 * of fe->cap_req_size and cap_res_size bytes; malloc'd once */
 	uint64_t bin_head;      /* bytes read with request heads, counted on the frontend only
 				 * until the transaction's backend and server are known */
 	const char *rline;      /* io->rline, or "" without io (request line for the log) */

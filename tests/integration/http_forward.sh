@@ -32,6 +32,9 @@ frontend fe
     bind 127.0.0.1:$((P + 1))
     option forwardfor
     monitor-uri /healthz
+    capture request header Host len 40
+    capture request header X-Cap len 6
+    capture response header Content-Length len 8
     acl is_hb path_beg /hb/
     acl is_other path_beg /other/
     acl forbidden path_beg /forbidden
@@ -170,6 +173,12 @@ echo "$5" | grep -Eq '^[0-9]+/[0-9]+/[0-9]+/[0-9]+/[0-9]+$' || fail "timers fiel
 [ "$9" = - ] && [ "${10}" = "----" ] || fail "termination state: ${10}"
 l=$(last_http_line '"GET /forbidden HTTP/1.1"')
 echo "$l" | grep -q ' 403 .* PR-- ' || fail "deny log line: $l"
+# Captured headers: {Host|X-Cap} {Content-Length}, cut to their length, with
+# the bytes that would break the line escaped.
+curl -s --max-time 5 -o /dev/null -H 'X-Cap: a|b"cdefgh' "$U/other/cap" || fail "GET /other/cap"
+l=$(last_http_line '"GET /other/cap HTTP/1.1"')
+echo "$l" | grep -Fq " {127.0.0.1:$((P + 1))|a#7Cb#22cd} {5} \"GET /other/cap" ||
+	fail "captures: $l"
 
 stop_proxyd
 echo "PASS"
