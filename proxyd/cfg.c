@@ -2208,7 +2208,7 @@ static int px_cookie(struct parser *p, char **args, int nargs, int neg)
 		{ "secure", CFG_CK_SECURE },
 	};
 	struct cfg_proxy *px = p->px;
-	char *domain = NULL;
+	const char *domain = NULL;
 	unsigned o = 0;
 	int i, insert = 0;
 	size_t k;
@@ -2231,32 +2231,26 @@ static int px_cookie(struct parser *p, char **args, int nargs, int neg)
 		} else if (!strcmp(args[i], "insert")) {
 			insert = 1;
 		} else if (!strcmp(args[i], "domain") && i + 1 < nargs) {
-			free(domain);
-			domain = pstrdup(p, args[++i]);
-			if (!domain)
-				return -1;
+			domain = args[++i];
 		} else if (!strcmp(args[i], "rewrite") || !strcmp(args[i], "prefix")) {
 			perr(p, args[0], "'%s': unsupported mode (only insert)", args[i]);
-			free(domain);
 			return -1;
 		} else {
 			perr(p, args[0], "'%s': unknown or unsupported option (insert, indirect, "
 			     "nocache, httponly, secure, preserve, domain <d>)", args[i]);
-			free(domain);
 			return -1;
 		}
 	}
 	if (!insert) {
 		perr(p, args[0], "'insert' is required (rewrite and prefix modes are not supported)");
-		free(domain);
 		return -1;
 	}
 	free(px->ck_name);
 	free(px->ck_domain);
 	px->ck_name = pstrdup(p, args[1]);
-	px->ck_domain = domain;
+	px->ck_domain = domain ? pstrdup(p, domain) : NULL;
 	px->ck_opts = o;
-	return px->ck_name ? 0 : -1;
+	return px->ck_name && (!domain || px->ck_domain) ? 0 : -1;
 }
 
 #define SEC_PXN (SEC_FRONTEND | SEC_BACKEND | SEC_LISTEN)

@@ -34,7 +34,22 @@ static void rule_free(struct http_rule *ru)
 	cond_free(&ru->cond);
 }
 
-static void acl_clear(struct http_acl *a);
+static void acl_clear(struct http_acl *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->npats; i++) {
+		free(a->pats[i]);
+		if (a->regs)
+			regfree(&a->regs[i]);
+	}
+	free(a->regs);
+	free(a->nets);
+	free(a->patlens);
+	free(a->pats);
+	free(a->hdr);
+	memset(a, 0, sizeof(*a));
+}
 
 void http_rules_free(struct http_rules *r)
 {
@@ -173,23 +188,6 @@ static const char *const match_names[] = {
 	[HTTP_MATCH_SUB] = "sub", [HTTP_MATCH_DOM] = "dom", [HTTP_MATCH_REG] = "reg",
 	[HTTP_MATCH_FOUND] = "found", [HTTP_MATCH_IP] = "ip",
 };
-
-static void acl_clear(struct http_acl *a)
-{
-	size_t i;
-
-	for (i = 0; i < a->npats; i++) {
-		free(a->pats[i]);
-		if (a->regs)
-			regfree(&a->regs[i]);
-	}
-	free(a->regs);
-	free(a->nets);
-	free(a->patlens);
-	free(a->pats);
-	free(a->hdr);
-	memset(a, 0, sizeof(*a));
-}
 
 int http_net_parse(const char *s, struct http_net *n)
 {

@@ -124,13 +124,10 @@ static void srv_close(struct session *s)
 
 static void idle_free(struct idle_conn *ic)
 {
-	static const struct linger lg = { .l_onoff = 1, .l_linger = 0 };
-
 	px_list_del(&ic->link);
 	px_list_del(&ic->glink);
 	loop_fd_forget(&ic->lfd);
-	(void)setsockopt(ic->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));    /* see srv_close */
-	close(ic->fd);
+	session_fd_close(ic->fd, 1);    /* a reset: see srv_close */
 	ic->srv->idle[thread_id].cur--;
 	G.idle_total--;
 	free(ic);
@@ -586,7 +583,6 @@ static void txn_begin(struct session *s)
 	s->fin = SESS_FIN_NONE;
 }
 
-/* Logs the open transaction with the termination cause given. */
 /* The bytes read with the head go to the transaction's backend and server
  * (not to the default backend the session started with). */
 static void bin_head_flush(struct session *s)
@@ -602,6 +598,7 @@ static void bin_head_flush(struct session *s)
 	h->bin_head = 0;
 }
 
+/* Logs the open transaction with the termination cause given. */
 static void txn_log(struct session *s, enum sess_cause cause)
 {
 	bin_head_flush(s);
@@ -613,13 +610,19 @@ static void txn_log(struct session *s, enum sess_cause cause)
 	s->http.flags &= ~HTTP_F_TXN;
 }
 
-/* Sends an answer proxyd made (error page, redirect) and counts it. */
-static void cli_answer(struct session *s, unsigned status, const char *page, size_t len)
+/* An answer proxyd makes: its status and length for the log, counted. */
+static void answer_note(struct session *s, unsigned status, size_t len)
 {
 	s->http.status = status;
 	s->http.flags |= HTTP_F_ERRSENT;
-	s->http.err_bytes = (uint32_t)len;
+	s->http.err_bytes = (uint32_t)(len > UINT32_MAX ? UINT32_MAX : len);
 	hrsp_count(s, status);
+}
+
+/* Sends an answer proxyd made (error page, redirect) and counts it. */
+static void cli_answer(struct session *s, unsigned status, const char *page, size_t len)
+{
+	answer_note(s, status, len);
 	if (s->cli.fd != -1) {
 		ssize_t w;
 
@@ -640,10 +643,7 @@ static void cli_answer_blob(struct session *s, unsigned status, char *blob, size
 	struct sess_http_io *x = s->http.io;
 	ssize_t w = 0;
 
-	s->http.status = status;
-	s->http.flags |= HTTP_F_ERRSENT;
-	s->http.err_bytes = (uint32_t)(len > UINT32_MAX ? UINT32_MAX : len);
-	hrsp_count(s, status);
+	answer_note(s, status, len);
 	if (s->cli.fd != -1) {
 		s->cli.flags |= SESS_SD_CAN_SEND;
 		w = session_cons_send(&s->cli, blob, len);
@@ -702,6 +702,17 @@ static void cli_closing(struct session *s)
 	s->cli.last_rd = loop_now();
 }
 
+/* The transaction ended with an answer proxyd sent: log it (when it is
+ * still open) with cause, drop the server side, and close the client
+ * connection once the answer is out. Returns 1. */
+static int answered(struct session *s, enum sess_cause cause)
+{
+	txn_log(s, cause);
+	srv_drop(s);
+	cli_closing(s);
+	return 1;
+}
+
 /* An error answered by proxyd: page, log line, then the connection closes
  * (HAProxy closes after every error it generates). Returns -1 when the
  * session ended. */
@@ -716,10 +727,7 @@ static int http_error(struct session *s, unsigned status, enum sess_cause cause,
 		return -1;
 	}
 	send_error(s, status);
-	txn_log(s, cause);
-	srv_drop(s);
-	cli_closing(s);
-	return 1;
+	return answered(s, cause);
 }
 
 /* A redirect rule matched: its answer (built in the scratch buffer), log
@@ -733,10 +741,7 @@ static int http_redirect(struct session *s, const struct http_rule *ru)
 	if (n < 0)
 		return http_error(s, 500, SESS_CAUSE_INTERNAL, "redirect location too long");
 	cli_answer(s, ru->redir_code, G.scratch, (size_t)n);
-	txn_log(s, SESS_CAUSE_LOCAL);
-	srv_drop(s);
-	cli_closing(s);
-	return 1;
+	return answered(s, SESS_CAUSE_LOCAL);
 }
 
 /* ---- statistics page (stats enable / stats uri) ------------------------ */
@@ -821,9 +826,7 @@ static void stats_page_send(struct session *s, char *page, size_t len)
 		return;
 	}
 	cli_answer_blob(s, 200, page, len);
-	txn_log(s, SESS_CAUSE_LOCAL);
-	srv_drop(s);
-	cli_closing(s);
+	(void)answered(s, SESS_CAUSE_LOCAL);
 }
 
 static void stats_page_done_cb(struct thread_msg *m)
@@ -892,10 +895,7 @@ static int stats_page_request(struct session *s, const struct cfg_proxy *cp,
 			len = a.len;
 			h->io->reason = "stats page: authentication";
 			cli_answer_blob(s, 401, sb_take(&a), len);
-			txn_log(s, SESS_CAUSE_PROXY);
-			srv_drop(s);
-			cli_closing(s);
-			return 1;
+			return answered(s, SESS_CAUSE_PROXY);
 		}
 	}
 	if (thread_id == 0) {
@@ -1312,10 +1312,8 @@ static int req_analyse(struct session *s)
 		const char *page = httperr_builtin(200, &len);
 
 		cli_answer(s, 200, page, len);
-		h->flags &= ~HTTP_F_TXN;
-		srv_drop(s);
-		cli_closing(s);
-		return 1;
+		h->flags &= ~HTTP_F_TXN;        /* nothing to log */
+		return answered(s, SESS_CAUSE_LOCAL);
 	}
 	v = http_rules_run(&fcp->rules, 0, &x, ops, HTTP_RULE_OPS, &nops, &status, &hit);
 	if (v == HTTP_VERDICT_DENY) {

@@ -30,6 +30,8 @@ void session_timer_update(struct session *s);
 /* Runs both channels as plain TCP; 1 if the session ended. */
 int session_forward(struct session *s);
 void session_side_close(struct sess_side *sd, int rst);
+/* close(fd), with a reset to the peer when rst is set. */
+void session_fd_close(int fd, int rst);
 void session_chan_release(struct sess_chan *c);
 /* 1 when c may forward through a pipe (splicing is on and has not failed
  * on c's sockets). */

@@ -277,20 +277,25 @@ void session_queue_ready(struct session *s, struct server *srv)
 
 /* ---- helpers ------------------------------------------------------------ */
 
+void session_fd_close(int fd, int rst)
+{
+	if (rst) {
+		/* A zero linger makes close() send a reset, so that the peer
+		 * sees the other side's abort rather than a clean end. */
+		static const struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+		(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	}
+	close(fd);
+}
+
 void session_side_close(struct sess_side *sd, int rst)
 {
 	if (sd->fd == -1)
 		return;
 	/* Session sockets are never duplicated: close() unregisters them. */
 	loop_fd_forget(&sd->lfd);
-	if (rst) {
-		/* A zero linger makes close() send a reset, so that the peer
-		 * sees the other side's abort rather than a clean end. */
-		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
-
-		(void)setsockopt(sd->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	}
-	close(sd->fd);
+	session_fd_close(sd->fd, rst);
 	sd->fd = -1;
 	sd->flags = 0;
 }
